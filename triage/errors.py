@@ -30,3 +30,24 @@ class RegistryLookupError(RegistryError, LookupError):
 
 class StackError(TriageError):
     """A local server of `triage stack` could not be fetched, started, reached or stopped."""
+
+
+class SettingsError(TriageError, ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+    def __init__(self, variable: str, value: str, problem: str) -> None:
+        self.variable = variable
+        self.value = value
+        super().__init__(f"{variable}={value!r}: {problem}")
+
+
+class StoreError(TriageError):
+    """The ticket store failed; ``retriable`` says whether waiting and retrying can help."""
+
+    retriable = False
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached right now (server down, election, network)."""
+
+    retriable = True

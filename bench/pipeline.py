@@ -1,0 +1,230 @@
+"""Throughput of the streaming pipeline: 20,000 tickets through 6 partitions.
+
+Measures, in one run on servers it starts itself (triage.stack, free ports):
+  tickets_per_s             `triage serve` end to end: first consume to last commit
+  ceiling_tickets_per_s     consume, bulk-insert and produce the same records, no classification
+  naive_tickets_per_s       one message at a time: classify, insert_one, produce, commit (subset)
+  classifier_tickets_per_s  text preparation and classifier alone, batched, same records
+  rss_mb                    the service's peak resident memory (VmHWM) under that load
+
+    python bench/pipeline.py [--n 20000] [--naive 1000] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streams.batch import Analyzer  # noqa: E402
+from streams.codec import Ticket, decode_ticket  # noqa: E402
+from streams.replay import replay  # noqa: E402
+from streams.topics import ensure_topics  # noqa: E402
+from tests.integration.service import ticket_lines  # noqa: E402
+from triage import stack  # noqa: E402
+from triage.departments import load_registry  # noqa: E402
+from triage.settings import Topics  # noqa: E402
+
+PREFIX = "bench"
+
+
+def load_analyzer() -> tuple[Analyzer, str | None]:
+    """The real model when it is in the tree, else the test fake (reported as such)."""
+    try:
+        from triage.app import load_analyzer as load
+
+        return load(Settings_()), None
+    except Exception:  # noqa: BLE001 - no usable model in the tree yet
+        from tests.fakes import analyzer
+
+        return analyzer(), "tests.fakes:analyzer"
+
+
+def Settings_() -> Any:
+    from triage.settings import Settings
+
+    return Settings.from_env()
+
+
+def run_service(
+    bootstrap: str, mongo: str, n: int, spec: str | None, log: Path
+) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MONGODB_URI": mongo,
+        "TRIAGE_DB": PREFIX,
+        "TRIAGE_TOPIC_PREFIX": PREFIX,
+    }
+    argv = [str(ROOT / ".venv/bin/triage"), "serve", "--no-http"]
+    if spec:
+        argv += ["--analyzer", spec]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    start = end = None
+    peak = 0
+    deadline = time.monotonic() + 600
+    while end is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak = max(
+            peak, *(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
+        )
+        for line in log.read_text().splitlines():
+            event = json.loads(line) if line.startswith("{") else {}
+            at = event.get("timestamp")
+            if event.get("event") == "first batch received" and start is None:
+                start = datetime.fromisoformat(at).timestamp()
+            if event.get("event") == "batch committed" and event["consumed"] >= n:
+                end = datetime.fromisoformat(at).timestamp()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    if start is None or end is None:
+        raise SystemExit(f"the service did not finish; see {log}")
+    return {"tickets_per_s": n / (end - start), "rss_mb": peak / 1024, "seconds": end - start}
+
+
+async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
+    consumer = AIOKafkaConsumer(
+        f"{PREFIX}.tickets",
+        bootstrap_servers=bootstrap,
+        group_id="bench-ceiling",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True
+    )
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo)
+    coll = client["bench_ceiling"]["copies"]
+    await consumer.start()
+    await producer.start()
+    try:
+        done, start = 0, None
+        while done < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=256)
+            records = [r for rs in batch.values() for r in rs]
+            if not records:
+                continue
+            start = start or time.perf_counter()
+            docs = [{"_id": f"{r.partition}:{r.offset}", "raw": r.value} for r in records]
+            futures = [
+                await producer.send(f"{PREFIX}.ceiling", r.value, key=r.key) for r in records
+            ]
+            await asyncio.gather(coll.insert_many(docs, ordered=False), *futures)
+            await consumer.commit()
+            done += len(records)
+        if start is None:
+            raise RuntimeError("nothing was consumed")
+        return n / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await client.close()
+
+
+async def run_naive(bootstrap: str, mongo: str, n: int, analyzer: Analyzer) -> float:
+    consumer = AIOKafkaConsumer(
+        f"{PREFIX}.tickets",
+        bootstrap_servers=bootstrap,
+        group_id="bench-naive",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo)
+    coll = client["bench_naive"]["tickets"]
+    await consumer.start()
+    await producer.start()
+    try:
+        start = None
+        for _ in range(n):
+            r = await consumer.getone()
+            start = start or time.perf_counter()
+            ticket = decode_ticket(r.value, 20_000)
+            if not isinstance(ticket, Ticket):
+                raise TypeError(ticket)
+            text = analyzer.prepare(ticket.title or "", ticket.body)
+            (pred,) = analyzer.classifier.predict([text])
+            await coll.insert_one({"_id": f"{r.partition}:{r.offset}", "label": pred.label})
+            await producer.send_and_wait(f"{PREFIX}.naive", r.value, key=r.key)
+            await consumer.commit()
+        if start is None:
+            raise RuntimeError("nothing was consumed")
+        return n / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await client.close()
+
+
+def run_classifier(lines: list[bytes], analyzer: Analyzer) -> float:
+    tickets = [t for t in (decode_ticket(x, 20_000) for x in lines) if isinstance(t, Ticket)]
+    start = time.perf_counter()
+    for i in range(0, len(tickets), 256):
+        analyzer.run(tickets[i : i + 256], 3, 5)
+    return len(tickets) / (time.perf_counter() - start)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    kport = stack.free_port()
+    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})))
+    mongo = stack.start_mongo(work / "mongo", stack.free_port(frozenset({kport})))
+    bootstrap, uri = kafka.address, f"mongodb://{mongo.address}"
+    try:
+        analyzer, spec = load_analyzer()
+        lines = ticket_lines(args.n)
+        await ensure_topics(bootstrap, Topics(PREFIX), load_registry())
+        await replay(lines, bootstrap=bootstrap, topic=f"{PREFIX}.tickets")
+        service = await asyncio.to_thread(
+            run_service, bootstrap, uri, args.n, spec, work / "serve.log"
+        )
+        result: dict[str, Any] = {
+            "n": args.n,
+            "partitions": 6,
+            "classifier": spec or "triage.model",
+            **service,
+            "ceiling_tickets_per_s": await run_ceiling(bootstrap, uri, args.n),
+            "naive_tickets_per_s": await run_naive(bootstrap, uri, args.naive, analyzer),
+            "naive_n": args.naive,
+            "classifier_tickets_per_s": run_classifier(lines, analyzer),
+        }
+        bound = min(result["ceiling_tickets_per_s"], result["classifier_tickets_per_s"])
+        result["share_of_bound"] = result["tickets_per_s"] / bound
+        result["times_naive"] = result["tickets_per_s"] / result["naive_tickets_per_s"]
+        return result
+    finally:
+        stack.stop(mongo)
+        stack.stop(kafka)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--naive", type=int, default=1_000)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    result = asyncio.run(main(args))
+    for key, value in result.items():
+        print(f"{key:<26} {value:>12.1f}" if isinstance(value, float) else f"{key:<26} {value:>12}")
+    targets = result["share_of_bound"] >= 0.6 and result["times_naive"] >= 10
+    print(f"{'targets (>=60% bound, >=10x naive)':<26} {'met' if targets else 'NOT met':>12}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")

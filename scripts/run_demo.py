@@ -1,0 +1,112 @@
+"""What `make run` does after installation: servers up, the service, the samples, a live summary.
+
+Starts the local servers (`triage stack up`), `triage serve` as a subprocess, replays
+samples/tickets.jsonl and samples/malformed.jsonl, then prints every few seconds how many
+tickets were routed per department, sent to review, and dead-lettered, read from MongoDB.
+Ctrl-C stops the service and the servers it started, by pid.
+
+    .venv/bin/python scripts/run_demo.py [--interval 5] [--analyzer MODULE:FUNCTION]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from triage import stack  # noqa: E402
+from triage.settings import Settings  # noqa: E402
+from triage.store import MongoTicketStore  # noqa: E402
+
+TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
+
+
+def say(*parts: object, flush: bool = True) -> None:
+    """The demo talks to its user on stdout."""
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    if flush:
+        sys.stdout.flush()
+
+
+def default_analyzer() -> str | None:
+    """The real model when it is in the tree; until then the test fake stands in."""
+    try:
+        from triage.app import load_analyzer
+
+        load_analyzer(Settings.from_env())
+    except Exception:  # noqa: BLE001 - no usable model yet, whatever the reason
+        return "tests.fakes:analyzer"
+    return None
+
+
+async def summary(settings: Settings) -> str:
+    store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=2_000)
+    try:
+        counts = await store.counts()
+    except Exception as exc:  # noqa: BLE001 - shown to the user, the demo goes on
+        return f"(MongoDB not answering: {type(exc).__name__})"
+    finally:
+        await store.close()
+    routed = ", ".join(f"{k} {v}" for k, v in sorted(counts.routed.items())) or "none yet"
+    return (
+        f"tickets {counts.tickets}: routed {sum(counts.routed.values())} ({routed}); "
+        f"review {counts.review}; dead letters {counts.deadletters}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--analyzer", default=default_analyzer())
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    local = stack.Stack.from_env(ROOT)
+    started = [s.name for s in local.status() if s.pid is None]
+    subprocess.run([TRIAGE, "stack", "up"], check=True)  # noqa: S603
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [TRIAGE, "serve"] + (["--analyzer", args.analyzer] if args.analyzer else [])
+    log_path = ROOT / "var" / "serve.log"
+    with log_path.open("ab") as log:
+        service = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        time.sleep(3)
+        samples = [str(ROOT / "samples" / n) for n in ("tickets.jsonl", "malformed.jsonl")]
+        subprocess.run([TRIAGE, "replay", *samples], check=True)  # noqa: S603
+        topics = settings.topics
+        say(f"HTTP     http://{settings.http_host}:{settings.http_port}/readyz")
+        say(f"MongoDB  {settings.mongodb_uri}  database {settings.db}, collection tickets")
+        say(
+            f"Kafka    {settings.kafka_bootstrap}  in {topics.tickets}, out "
+            f"{topics.prefix}.routed.<dept>, {topics.review}, {topics.deadletter}"
+        )
+        say(f"service log {log_path}; Ctrl-C to stop")
+        while service.poll() is None:
+            say(time.strftime("%H:%M:%S"), asyncio.run(summary(settings)), flush=True)
+            time.sleep(args.interval)
+        say(f"the service exited with code {service.returncode}; see {log_path}")
+    except KeyboardInterrupt:
+        return 0
+    else:
+        return 1
+    finally:
+        if service.poll() is None:
+            service.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.wait(30)
+        for name, data_dir in (("mongo", local.mongo_dir), ("kafka", local.kafka_dir)):
+            if name in started:  # leave servers that were running before alone
+                stack.stop(data_dir / "server.pid")
+                say(f"stopped {name}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""One batch, from raw messages to what must be stored and published. No Kafka client here.
+
+``plan_batch`` decodes, classifies (in an executor, one call per batch) and decides;
+``deliver`` writes the store and publishes, returning only once both are acknowledged. The
+Kafka loop in ``streams.consumer`` commits after ``deliver``; unit tests drive these two
+functions with in-memory messages, store and producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import structlog
+
+from streams.codec import Ticket, decode_ticket, encode
+from streams.deadletter import dead_letter
+from streams.producer import Outgoing, Producer
+from triage.departments import Registry
+from triage.domain import Classifier, Prediction, TicketText
+from triage.routing import Decision, content_hash, decide
+from triage.settings import Settings
+from triage.store import DeadLetterRecord, TicketRecord, TicketStore
+
+__all__ = ["Analyzer", "Message", "Plan", "Stats", "deliver", "plan_batch"]
+
+log = structlog.get_logger("streams.batch")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A consumed record, free of any client library's types."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Analyzer:
+    """Text preparation (normalise, mask) and the classifier, used together per batch."""
+
+    prepare: Callable[[str, str], TicketText]
+    classifier: Classifier
+
+    def run(self, tickets: Sequence[Ticket], k: int, n_evidence: int) -> list[Analysed]:
+        texts = [self.prepare(t.title or "", t.body) for t in tickets]
+        # Locations are free text that callers sometimes fill with a phone number.
+        locations = [
+            None if t.location is None else self.prepare("", t.location).body for t in tickets
+        ]
+        predictions = self.classifier.predict(texts, k=k, n_evidence=n_evidence) if texts else []
+        return [Analysed(*row) for row in zip(tickets, texts, locations, predictions, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    ticket: Ticket
+    text: TicketText
+    location: str | None
+    prediction: Prediction
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything one batch must store and publish before its offsets may be committed."""
+
+    records: tuple[TicketRecord, ...]
+    deadletters: tuple[DeadLetterRecord, ...]
+    outgoing: tuple[Outgoing, ...]
+    offsets: dict[tuple[str, int], int]
+
+
+@dataclass
+class Stats:
+    consumed: int = 0
+    routed: int = 0
+    review: int = 0
+    deadletters: int = 0
+    batches: int = 0
+    retries: int = 0
+    first_consume: float | None = None
+    last_commit: float | None = None
+    by_department: dict[str, int] = field(default_factory=dict)
+
+    def add(self, plan: Plan) -> None:
+        self.batches += 1
+        self.deadletters += len(plan.deadletters)
+        for record in plan.records:
+            if record.decision.kind == "routed" and record.decision.department:
+                self.routed += 1
+                dept = record.decision.department
+                self.by_department[dept] = self.by_department.get(dept, 0) + 1
+            else:
+                self.review += 1
+        self.last_commit = time.time()
+
+
+async def plan_batch(
+    messages: Sequence[Message],
+    *,
+    analyzer: Analyzer,
+    registry: Registry,
+    settings: Settings,
+    executor: Executor | None = None,
+) -> Plan:
+    """Decode, classify and decide; bad messages become dead letters, never exceptions."""
+    topics = settings.topics
+    latest: dict[str, Ticket] = {}
+    dead: list[tuple[Outgoing, DeadLetterRecord]] = []
+    offsets: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        tp = (msg.topic, msg.partition)
+        offsets[tp] = max(offsets.get(tp, 0), msg.offset + 1)
+        result = decode_ticket(msg.value, settings.max_body_chars)
+        if isinstance(result, str):
+            log.warning(
+                "dead letter",
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                reason=result,
+            )
+            dead.append(
+                dead_letter(
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    msg.key,
+                    msg.value,
+                    result,
+                    deadletter_topic=topics.deadletter,
+                )
+            )
+        else:
+            # A ticket sent twice in one batch: the later copy is the newer state.
+            latest.pop(result.ticket_id, None)
+            latest[result.ticket_id] = result
+    tickets = list(latest.values())
+    loop = asyncio.get_running_loop()
+    analysed = await loop.run_in_executor(
+        executor, analyzer.run, tickets, settings.top_k, settings.n_evidence
+    )
+    thresholds = analyzer.classifier.thresholds
+    records: list[TicketRecord] = []
+    outgoing: list[Outgoing] = [out for out, _ in dead]
+    for item in analysed:
+        t = item.ticket
+        digest = content_hash(t.title, t.body, t.location, t.channel, t.received_at.isoformat())
+        decision = decide(
+            item.prediction,
+            registry,
+            ticket_id=t.ticket_id,
+            digest=digest,
+            location=t.location,
+            thresholds=thresholds,
+        )
+        record = TicketRecord(
+            ticket_id=t.ticket_id,
+            received_at=t.received_at,
+            channel=t.channel,
+            title=item.text.title,
+            body=item.text.body,
+            location=item.location,
+            decision=decision,
+        )
+        records.append(record)
+        outgoing.append(_routing_message(record, settings))
+    return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets)
+
+
+def _routing_message(record: TicketRecord, settings: Settings) -> Outgoing:
+    decision: Decision = record.decision
+    topics = settings.topics
+    if decision.kind == "routed" and decision.department is not None:
+        topic = topics.routed(decision.department)
+    else:
+        topic = topics.review
+    value = {
+        "ticket_id": record.ticket_id,
+        "decision_id": decision.decision_id,
+        "received_at": record.received_at.isoformat(),
+        "channel": record.channel,
+        "title": record.title,
+        "body": record.body,
+        "location": record.location,
+        "decision": decision.to_json(),
+    }
+    headers = (
+        ("ticket_id", record.ticket_id.encode()),
+        ("decision_id", decision.decision_id.encode()),
+    )
+    return Outgoing(topic, record.ticket_id.encode(), encode(value), headers)
+
+
+async def deliver(
+    plan: Plan, *, store: TicketStore, producer: Producer, done: set[str] | None = None
+) -> None:
+    """Store and publish concurrently; return when both are acknowledged, else raise.
+
+    ``done`` records the halves already acknowledged, so a retry after a store outage does
+    not publish the batch a second time (consumers could deduplicate, but need not).
+    """
+    done = set() if done is None else done
+
+    async def store_part() -> None:
+        if "store" not in done:
+            await store.upsert_batch(plan.records)
+            await store.add_deadletters(plan.deadletters)
+            done.add("store")
+
+    async def produce_part() -> None:
+        if "produce" not in done:
+            await producer.send_all(plan.outgoing)
+            done.add("produce")
+
+    results = await asyncio.gather(store_part(), produce_part(), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -1,0 +1,217 @@
+"""The Kafka loop: take a batch, plan it, deliver it, commit it; survive outages.
+
+At-least-once: offsets are committed per partition (``last.offset + 1``) only after the store
+and the publish are acknowledged. A lock held for the batch in hand makes a rebalance wait
+until that batch is committed, so a partition handed over never replays more than needed.
+Store and broker failures are retried with backoff on the same batch, without committing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
+from streams.exceptions import StreamsError
+from streams.producer import Producer
+from triage.departments import Registry
+from triage.errors import StoreError
+from triage.settings import Settings
+from triage.store import TicketStore
+
+__all__ = ["Backoff", "TicketConsumer"]
+
+log = structlog.get_logger("streams.consumer")
+
+
+class Backoff:
+    """0.5 s doubling to 10 s; reset after a success."""
+
+    def __init__(self, first: float = 0.5, cap: float = 10.0) -> None:
+        self.first, self.cap, self.next = first, cap, first
+
+    def reset(self) -> None:
+        self.next = self.first
+
+    def step(self) -> float:
+        delay, self.next = self.next, min(self.next * 2, self.cap)
+        return delay
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lock: asyncio.Lock, drain: Callable[[], Awaitable[None]]) -> None:
+        self._lock, self._drain = lock, drain
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # The loop holds the lock while it plans a batch, and a planned batch is delivered
+        # before the next is planned: taking the lock and draining means every batch in hand
+        # is committed before its partitions move to another member.
+        async with self._lock:
+            await self._drain()
+            log.info("partitions revoked", partitions=sorted(str(tp) for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned", partitions=sorted(str(tp) for tp in assigned))
+
+
+class TicketConsumer:
+    """Consumer group member on the tickets topic; ``stop()`` finishes the batch in hand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: TicketStore,
+        producer: Producer,
+        analyzer: Analyzer,
+        registry: Registry,
+        executor: Executor | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.store, self.producer = store, producer
+        self.analyzer, self.registry, self.executor = analyzer, registry, executor
+        self.stats = Stats()
+        self._sleep = sleep
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.group_id,
+            client_id=f"{settings.group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+
+    @property
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment())
+
+    def stop(self) -> None:
+        """Ask the loop to end after the batch in hand is committed."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            listener = _Listener(self._lock, self._drain)
+            self._consumer.subscribe([self.settings.topics.tickets], listener=listener)
+            while not self._stopping.is_set():
+                await self._step()
+            await self._drain()
+        finally:
+            await self._consumer.stop()
+            log.info("consumer stopped", **self._summary())
+
+    async def _drain(self) -> None:
+        """Wait for the batch being delivered, if any, to be committed."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+
+    async def _step(self) -> None:
+        fetch = asyncio.ensure_future(
+            self._consumer.getmany(
+                timeout_ms=self.settings.batch_linger_ms + 1000,
+                max_records=self.settings.batch_size,
+            )
+        )
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            return
+        messages = [
+            Message(r.topic, r.partition, r.offset, r.key, r.value)
+            for records in fetch.result().values()
+            for r in records
+        ]
+        if not messages:
+            await self._drain()
+            return
+        async with self._lock:
+            if self.stats.first_consume is None:
+                self.stats.first_consume = time.time()
+                log.info("first batch received", size=len(messages))
+            self.stats.consumed += len(messages)
+            # Classifying this batch overlaps the delivery of the previous one; commits still
+            # happen strictly in batch order, since each waits for the one before.
+            plan = await plan_batch(
+                messages,
+                analyzer=self.analyzer,
+                registry=self.registry,
+                settings=self.settings,
+                executor=self.executor,
+            )
+            await self._drain()
+            self._pending = asyncio.create_task(self._deliver_and_commit(plan, len(messages)))
+
+    async def _deliver_and_commit(self, plan: Plan, size: int) -> None:
+        await self._deliver(plan)
+        await self._commit(plan)
+        self.stats.add(plan)
+        log.info(
+            "batch committed",
+            size=size,
+            tickets=len(plan.records),
+            deadletters=len(plan.deadletters),
+            **self._summary(),
+        )
+
+    async def _deliver(self, plan: Plan) -> None:
+        backoff, done = Backoff(), set[str]()
+        while True:
+            try:
+                await deliver(plan, store=self.store, producer=self.producer, done=done)
+            except (StoreError, StreamsError, KafkaError) as exc:
+                delay = backoff.step()
+                self.stats.retries += 1
+                log.warning(
+                    "delivery failed, retrying",
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                    retry_in_s=delay,
+                    done=sorted(done),
+                )
+                await self._sleep(delay)
+            else:
+                return
+
+    async def _commit(self, plan: Plan) -> None:
+        offsets = {TopicPartition(t, p): o for (t, p), o in plan.offsets.items()}
+        backoff = Backoff()
+        while True:
+            try:
+                await self._consumer.commit(offsets)
+            except CommitFailedError as exc:
+                # The group moved on (a rebalance we could not wait for): the new owner will
+                # reprocess from the last commit, and idempotent writes make that harmless.
+                log.warning("commit refused by the group", detail=str(exc)[:200])
+                return
+            except KafkaError as exc:
+                delay = backoff.step()
+                log.warning("commit failed, retrying", error=type(exc).__name__, retry_in_s=delay)
+                await self._sleep(delay)
+            else:
+                return
+
+    def _summary(self) -> dict[str, int]:
+        s = self.stats
+        return {
+            "consumed": s.consumed,
+            "routed": s.routed,
+            "review": s.review,
+            "dead": s.deadletters,
+            "retries": s.retries,
+        }

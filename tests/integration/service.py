@@ -1,0 +1,182 @@
+"""Helpers for the streaming scenarios: ticket lines, `triage serve` subprocesses, and
+reading back what reached MongoDB and the output topics."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import IO, Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo import AsyncMongoClient
+
+from streams.replay import replay
+from streams.topics import topic_names
+from tests.servers import KafkaServer, MongoServer
+from triage.departments import load_registry
+from triage.settings import Topics
+
+ROOT = Path(__file__).resolve().parents[2]
+TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
+# Until the real model lands, services classify with the in-memory fake.
+ANALYZER = "tests.fakes:analyzer"
+
+
+@cache
+def ticket_lines(n: int) -> list[bytes]:
+    """``n`` distinct valid tickets generated from the sample templates."""
+    spec = importlib.util.spec_from_file_location("make_tickets", ROOT / "samples/make_tickets.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_tickets"] = module
+    spec.loader.exec_module(module)
+    scale = n // 280 + 1
+    import json
+
+    rows = [t.record for t in module.make_tickets(7, scale)][:n]
+    assert len({r["ticket_id"] for r in rows}) == n
+    return [json.dumps(r, ensure_ascii=False).encode() for r in rows]
+
+
+def malformed_lines(n: int) -> list[bytes]:
+    """``n`` malformed lines cycling through every kind in samples/malformed.jsonl."""
+    kinds = (ROOT / "samples/malformed.jsonl").read_bytes().split(b"\n")[:-1]
+    return [kinds[i % len(kinds)] for i in range(n)]
+
+
+@dataclass
+class Scenario:
+    """One test's own prefix, database and group, with the services it started."""
+
+    kafka: KafkaServer
+    mongo: MongoServer
+    prefix: str = field(default_factory=lambda: f"it{uuid.uuid4().hex[:8]}")
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[IO[bytes]] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+            "MONGODB_URI": self.mongo.uri,
+            "TRIAGE_DB": self.prefix,
+            "TRIAGE_TOPIC_PREFIX": self.prefix,
+            "TRIAGE_GROUP_ID": f"triage-{self.prefix}",
+            "TRIAGE_SESSION_TIMEOUT_MS": "6000",
+            "TRIAGE_HEARTBEAT_INTERVAL_MS": "1000",
+            "TRIAGE_BATCH_SIZE": "200",
+        }
+
+    def start_service(self, log_dir: Path) -> subprocess.Popen[bytes]:
+        log = (log_dir / f"serve-{len(self.procs)}.log").open("wb")
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            [TRIAGE, "serve", "--no-http", "--analyzer", ANALYZER],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for log in self.logs:
+            log.close()
+
+    async def publish(self, lines: list[bytes], rate: float = 0.0) -> None:
+        await replay(
+            lines, bootstrap=self.kafka.bootstrap, topic=f"{self.prefix}.tickets", rate=rate
+        )
+
+    def db(self, client: AsyncMongoClient[dict[str, Any]]) -> Any:
+        return client[self.prefix]
+
+    async def wait_stored(self, tickets: int, deadletters: int, within: float = 120) -> None:
+        """Wait until MongoDB holds the expected numbers of tickets and dead letters."""
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.mongo.uri)
+        try:
+            deadline = time.monotonic() + within
+            got = (-1, -1)
+            while time.monotonic() < deadline:
+                try:
+                    db = self.db(client)
+                    got = (
+                        await db.tickets.count_documents({}),
+                        await db.deadletters.count_documents({}),
+                    )
+                except Exception:  # noqa: BLE001 - the server may be down on purpose
+                    got = (-1, -1)
+                if got == (tickets, deadletters):
+                    return
+                await asyncio.sleep(0.5)
+            raise AssertionError(f"stored {got}, expected {(tickets, deadletters)}")
+        finally:
+            await client.close()
+
+    async def outputs(self) -> dict[str, list[tuple[bytes | None, dict[str, bytes]]]]:
+        """Every record in the routed, review and dead-letter topics, by topic."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka.bootstrap)
+        await consumer.start()
+        try:
+            wanted = topic_names(Topics(self.prefix), load_registry())
+            tps = [
+                TopicPartition(t, p)
+                for t, n in wanted.items()
+                if not t.endswith((".tickets", ".events"))
+                for p in range(n)
+            ]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            out: dict[str, list[tuple[bytes | None, dict[str, bytes]]]] = {}
+            remaining = {tp for tp in tps if ends[tp] > 0}
+            while remaining:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for tp, records in batch.items():
+                    for r in records:
+                        out.setdefault(tp.topic, []).append((r.value, dict(r.headers)))
+                        if r.offset + 1 >= ends[tp]:
+                            remaining.discard(tp)
+            return out
+        finally:
+            await consumer.stop()
+
+    async def check_accounting(self, tickets: int, deadletters: int) -> None:
+        """Routed + review (distinct tickets) + dead letters (distinct offsets) = all input,
+        and MongoDB holds one document with exactly one decision per ticket."""
+        out = await self.outputs()
+        dead = out.pop(f"{self.prefix}.deadletter", [])
+        sources = {(h["source_partition"], h["source_offset"]) for _, h in dead}
+        ids = {h["ticket_id"] for records in out.values() for _, h in records}
+        decisions = {h["decision_id"] for records in out.values() for _, h in records}
+        assert len(sources) == deadletters
+        assert len(ids) == tickets
+        assert len(decisions) == tickets
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.mongo.uri)
+        try:
+            db = self.db(client)
+            assert await db.tickets.count_documents({}) == tickets
+            multi = await db.tickets.count_documents({"decisions.1": {"$exists": True}})
+            assert multi == 0
+        finally:
+            await client.close()
