@@ -46,7 +46,11 @@ class TrainConfig:
         checks = [
             (self.features in FEATURE_KINDS, "features", f"one of {FEATURE_KINDS}"),
             (self.title_repeat >= 0, "title_repeat", ">= 0"),
-            (1 <= self.char_n_min <= self.char_n_max <= 3, "char_n_min/char_n_max", "1 <= min <= max <= 3"),
+            (
+                1 <= self.char_n_min <= self.char_n_max <= 3,
+                "char_n_min/char_n_max",
+                "1 <= min <= max <= 3",
+            ),
             (1 <= self.word_n_max <= 3, "word_n_max", "1..3"),
             (self.min_df >= 1, "min_df", ">= 1"),
             (self.k_best >= 1, "k_best", ">= 1"),

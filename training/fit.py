@@ -10,67 +10,88 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import minimize_scalar
 from sklearn.feature_selection import chi2
-from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from training.config import TrainConfig
 from triage.domain import TicketText
-from triage.features import CharNgrams, Featurizer, FeatureSet, WordNgrams
+from triage.features import CharNgrams, FeatureSet, Featurizer, WordNgrams
 from triage.model import Calibrator, Matrix, Model
 
 Labels = npt.NDArray[np.int64]
 
 
-def fit_features(docs: Sequence[TicketText], y: Labels, cfg: TrainConfig) -> FeatureSet:
-    """Candidate n-grams (min_df), then the k best by chi-squared against the labels."""
+def fit_features(docs: Sequence[TicketText], cfg: TrainConfig) -> FeatureSet:
+    """Every n-gram in at least `min_df` tickets, with its idf."""
     parts: list[Featurizer] = []
     weights: list[float] = []
     if cfg.features in ("char", "char+word"):
-        parts.append(CharNgrams.candidates(docs, cfg.char_n_min, cfg.char_n_max, cfg.title_repeat, cfg.min_df))
+        parts.append(
+            CharNgrams.candidates(
+                docs, cfg.char_n_min, cfg.char_n_max, cfg.title_repeat, cfg.min_df
+            )
+        )
         weights.append(1.0)
     if cfg.features in ("word", "char+word"):
         parts.append(WordNgrams.candidates(docs, cfg.word_n_max, cfg.title_repeat, cfg.min_df))
         weights.append(cfg.word_weight if cfg.features == "char+word" else 1.0)
-    selected: list[Featurizer] = []
-    share = cfg.k_best / sum(p.size for p in parts)
-    for part in parts:
-        k = min(part.size, max(1, round(part.size * share)) if len(parts) > 1 else cfg.k_best)
-        scores, _ = chi2(part.transform(docs), y)
-        best = np.argsort(-np.nan_to_num(scores))[:k]
-        selected.append(part.select(best.astype(np.int64)))
-    return FeatureSet(tuple(selected), tuple(weights))
+    return FeatureSet(tuple(parts), tuple(weights))
+
+
+def select(features: FeatureSet, columns: npt.NDArray[np.int64]) -> FeatureSet:
+    """Keep the given global columns, each featurizer its own share."""
+    parts: list[Featurizer] = []
+    start = 0
+    for part in features.parts:
+        mine = columns[(columns >= start) & (columns < start + part.size)] - start
+        parts.append(part.select(mine))
+        start += part.size
+    return FeatureSet(tuple(parts), features.weights)
 
 
 def fit_linear(
     docs: Sequence[TicketText], y: Labels, n_labels: int, cfg: TrainConfig
 ) -> tuple[FeatureSet, Matrix, Matrix]:
-    """Features and averaged LinearSVC + ridge weights: one linear model, so no cost at predict."""
-    features = fit_features(docs, y, cfg)
-    x = features.transform(docs)
+    """Averaged LinearSVC + ridge weights over the k n-grams chi-squared ranks best.
+
+    Only the selected n-grams stay in the vocabulary, and vectors are re-normalised over them:
+    keeping every candidate for the vector length scored 0.2 macro-F1 points higher in
+    cross-validation (within the spread between fold seeds) but made prediction 15x slower.
+    Averaging the two linear models gives one linear model, so it costs nothing at predict.
+    """
+    candidates = fit_features(docs, cfg)
+    scores, _ = chi2(candidates.transform(docs), y)
+    best = np.argsort(-np.nan_to_num(scores))[: cfg.k_best]
+    features = select(candidates, best.astype(np.int64))
+    xs = features.transform(docs)
     cw = "balanced" if cfg.class_weight == "balanced" else None
     coef = np.zeros((n_labels, features.size), np.float32)
     intercept = np.zeros(n_labels, np.float32)
     members: list[tuple[float, LinearSVC | RidgeClassifier]] = []
     if cfg.ridge_share < 1.0:
-        members.append((1.0 - cfg.ridge_share,
-                        LinearSVC(C=cfg.svm_c, class_weight=cw, random_state=cfg.seed)))
+        members.append(
+            (1.0 - cfg.ridge_share, LinearSVC(C=cfg.svm_c, class_weight=cw, random_state=cfg.seed))
+        )
     if cfg.ridge_share > 0.0:
         members.append((cfg.ridge_share, RidgeClassifier(alpha=cfg.ridge_alpha, class_weight=cw)))
     for share, clf in members:
-        clf.fit(x, y)
+        clf.fit(xs, y)
         if list(clf.classes_) != list(range(n_labels)):
             raise ValueError("every label must occur in the training data")
-        scores = clf.decision_function(x)
-        spread = float(np.std(scores)) or 1.0  # put both members on one scale before averaging
+        spread = float(np.std(clf.decision_function(xs))) or 1.0  # one scale for both members
         coef += share * clf.coef_.astype(np.float32) / spread
         intercept += share * clf.intercept_.astype(np.float32) / spread
     return features, coef, intercept
 
 
 def out_of_fold_scores(
-    docs: Sequence[TicketText], y: Labels, n_labels: int, cfg: TrainConfig,
+    docs: Sequence[TicketText],
+    y: Labels,
+    n_labels: int,
+    cfg: TrainConfig,
     progress: Callable[[str], None] = lambda _: None,
 ) -> npt.NDArray[np.float32]:
     """Decision scores for every ticket from a model trained on the other folds."""
@@ -84,10 +105,24 @@ def out_of_fold_scores(
     return scores
 
 
-def fit_calibrator(scores: npt.NDArray[np.float32], y: Labels, seed: int) -> Calibrator:
-    lr = LogisticRegression(C=10.0, max_iter=2000, random_state=seed)
-    lr.fit(scores, y)
-    return Calibrator(lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32))
+def fit_calibrator(scores: npt.NDArray[np.float32], y: Labels) -> Calibrator:
+    """Temperature scaling: one divisor for all scores, fitted by likelihood.
+
+    A single temperature keeps the ranking of labels exactly as the linear model made it (a
+    full matrix calibration changed the top label of some tickets and cost 0.3 macro-F1 points).
+    """
+    s = scores.astype(np.float64)
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        z = s / np.exp(log_t)
+        z -= z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
+
+    best = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded")
+    n = scores.shape[1]
+    weight = (np.eye(n) / np.exp(best.x)).astype(np.float32)
+    return Calibrator(weight, np.zeros(n, np.float32))
 
 
 def cross_calibrated(
@@ -97,16 +132,26 @@ def cross_calibrated(
     proba = np.zeros(scores.shape, np.float64)
     folds = StratifiedKFold(cfg.folds, shuffle=True, random_state=cfg.seed + 1)
     for train, test in folds.split(scores, y):
-        proba[test] = fit_calibrator(scores[train], y[train], cfg.seed)(scores[test])
+        proba[test] = fit_calibrator(scores[train], y[train])(scores[test])
     return proba
 
 
 def fit_model(
-    docs: Sequence[TicketText], y: Labels, labels: Sequence[str], cfg: TrainConfig,
-    oof_scores: npt.NDArray[np.float32], thresholds: dict[str, float], version: str,
+    docs: Sequence[TicketText],
+    y: Labels,
+    labels: Sequence[str],
+    cfg: TrainConfig,
+    oof_scores: npt.NDArray[np.float32],
+    thresholds: dict[str, float],
+    version: str,
 ) -> Model:
     features, coef, intercept = fit_linear(docs, y, len(labels), cfg)
     return Model(
-        version=version, labels=tuple(labels), features=features, coef=coef, intercept=intercept,
-        calibrator=fit_calibrator(oof_scores, y, cfg.seed), thresholds=thresholds,
+        version=version,
+        labels=tuple(labels),
+        features=features,
+        coef=coef,
+        intercept=intercept,
+        calibrator=fit_calibrator(oof_scores, y),
+        thresholds=thresholds,
     )

@@ -33,6 +33,8 @@ Keys = npt.NDArray[np.uint64]
 
 def _bucket(keys: Keys) -> npt.NDArray[np.uint64]:
     return (keys * _MULTIPLIER) >> np.uint64(64 - _BUCKET_BITS)
+
+
 Floats = npt.NDArray[np.float32]
 
 
@@ -171,8 +173,11 @@ def word_ngrams(doc: TicketText, n_max: int, title_repeat: int) -> list[str]:
         if not text:
             continue
         words = tokenize(text)
-        grams = [" ".join(words[i : i + n]) for n in range(1, n_max + 1)
-                 for i in range(len(words) - n + 1)]
+        grams = [
+            " ".join(words[i : i + n])
+            for n in range(1, n_max + 1)
+            for i in range(len(words) - n + 1)
+        ]
         out.extend(grams * repeat)
     return out
 
@@ -203,7 +208,9 @@ class WordNgrams:
                 if c is not None:
                     rows.append(r)
                     cols.append(c)
-        return tfidf_rows(np.asarray(rows, np.int64), np.asarray(cols, np.int64), len(docs), self.idf)
+        return tfidf_rows(
+            np.asarray(rows, np.int64), np.asarray(cols, np.int64), len(docs), self.idf
+        )
 
     def _index(self) -> dict[str, int]:
         cached: dict[str, int] | None = self.__dict__.get("_index_cache")
@@ -245,8 +252,10 @@ class FeatureSet:
         return sum(p.size for p in self.parts)
 
     def transform(self, docs: Sequence[TicketText]) -> sp.csr_matrix:
-        blocks = [p.transform(docs) * w if w != 1.0 else p.transform(docs)
-                  for p, w in zip(self.parts, self.weights, strict=True)]
+        blocks = [
+            p.transform(docs) * w if w != 1.0 else p.transform(docs)
+            for p, w in zip(self.parts, self.weights, strict=True)
+        ]
         return blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
 
     def locate(self, column: int) -> tuple[Featurizer, int]:

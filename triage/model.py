@@ -54,8 +54,14 @@ class Model:
     manifest: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        # sparse @ dense wants the dense side contiguous in the shape it is used; transposing
+        # per call copied the whole weight matrix for every batch.
+        object.__setattr__(self, "_coef_t", np.ascontiguousarray(self.coef.T))
+
     def decision_scores(self, x: sp.csr_matrix) -> Matrix:
-        scores: Matrix = np.asarray(x @ self.coef.T, dtype=np.float32) + self.intercept
+        coef_t: Matrix = self.__dict__["_coef_t"]
+        scores: Matrix = np.asarray(x @ coef_t, dtype=np.float32) + self.intercept
         return scores
 
     def probabilities(self, docs: Sequence[TicketText]) -> npt.NDArray[np.float64]:
@@ -88,7 +94,9 @@ class Model:
             best = np.argpartition(-contrib, _CANDIDATE_TERMS)[:_CANDIDATE_TERMS]
         else:
             best = np.arange(len(contrib))
-        terms = [(self.features.term(int(cols[b])), float(contrib[b])) for b in best if contrib[b] > 0]
+        terms = [
+            (self.features.term(int(cols[b])), float(contrib[b])) for b in best if contrib[b] > 0
+        ]
         return merge_evidence(terms, doc, n)
 
 
@@ -100,7 +108,9 @@ def _find_all(text: str, term: str) -> list[int]:
     return starts
 
 
-def merge_evidence(terms: Sequence[tuple[str, float]], doc: TicketText, n: int) -> tuple[Evidence, ...]:
+def merge_evidence(
+    terms: Sequence[tuple[str, float]], doc: TicketText, n: int
+) -> tuple[Evidence, ...]:
     """Overlapping n-grams ("噪音", "音扰", "扰民") become one phrase ("噪音扰民") with their summed
     weight, so an agent sees words rather than fragments; spans say where to highlight."""
     phrases: dict[str, list[Any]] = {}

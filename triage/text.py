@@ -39,8 +39,10 @@ MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # 18-digit resident ID: 6-digit region, birth date 18xx-20xx, 3-digit sequence, check digit.
     (
         "id_number",
-        re.compile(_D + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-                   r"\d{3}[\dXx]" + _E),
+        re.compile(
+            _D + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+            r"\d{3}[\dXx]" + _E
+        ),
     ),
     # Bank cards: 16-19 digits, optionally grouped by 4 with spaces or dashes.
     ("bank_card", re.compile(_D + r"[1-9]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{4}(?:[ -]?\d{1,3})?" + _E)),

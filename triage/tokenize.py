@@ -34,7 +34,8 @@ def _tokenizer() -> Any:
         _jieba.setLogLevel(logging.WARNING)
         tok = _jieba.Tokenizer()
         tok.initialize()
-        tok.load_userdict(str(USER_DICT))
+        with USER_DICT.open("rb") as f:  # jieba leaves a file it opens itself unclosed
+            tok.load_userdict(f)
         return tok
 
 

@@ -1,0 +1,96 @@
+"""End to end: train on a small corpus, export, load, evaluate from the command line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from triage.artifact import load_model
+from triage.cli import main
+from triage.domain import TicketText
+from triage.model import Model
+
+
+def test_training_writes_every_artifact(trained: tuple[Model, dict[str, object], Path]) -> None:
+    """Weights, manifest, metrics, model card and both plots are written."""
+    _, _, out = trained
+    for name in (
+        "weights.npz",
+        "manifest.json",
+        "metrics.json",
+        "MODEL_CARD.md",
+        "confusion.png",
+        "reliability.png",
+    ):
+        assert (out / name).is_file(), name
+    card = (out / "MODEL_CARD.md").read_text("utf-8")
+    assert "macro-F1" in card and "Thresholds and coverage" in card and "scikit-learn" in card
+
+
+def test_metrics_hold_cv_holdout_thresholds(trained: tuple[Model, dict[str, object], Path]) -> None:
+    """metrics.json reports CV and hold-out scores, calibration error, thresholds and coverage."""
+    _, _, out = trained
+    m = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert m["cv"]["n"] == 280 and 0.5 < m["cv"]["macro_f1"] <= 1.0
+    assert 0 <= m["cv"]["calibration"]["ece"] < 0.5
+    assert m["holdout"]["n"] == 56
+    assert 0 <= m["coverage"]["coverage"] <= 1
+    assert m["config"]["seed"] == 12345
+
+
+def test_saved_model_predicts_like_the_trained_one(
+    trained: tuple[Model, dict[str, object], Path],
+) -> None:
+    """Load gives the same probabilities as the model in memory."""
+    model, _, out = trained
+    docs = [TicketText("", "小区夜间施工噪音扰民"), TicketText("欠薪", "公司拖欠工资三个月")]
+    loaded = load_model(out)
+    assert loaded.version == model.version
+    a, b = model.predict(docs), loaded.predict(docs)
+    assert [p.top for p in a] == [p.top for p in b]
+
+
+def test_prediction_has_topk_evidence_and_spans(
+    trained: tuple[Model, dict[str, object], Path],
+) -> None:
+    """Top-k is sorted, sums below 1, and every evidence span points at its term in the text."""
+    model, _, _ = trained
+    doc = TicketText("工资", "公司拖欠工资三个月，老板不接电话，要求劳动监察处理")
+    (p,) = model.predict([doc], k=3, n_evidence=5)
+    assert len(p.top) == 3
+    probs = [s.probability for s in p.top]
+    assert probs == sorted(probs, reverse=True) and sum(probs) <= 1.0 + 1e-6
+    assert p.label == "劳动和社会保障"
+    assert p.evidence and all(e.weight > 0 for e in p.evidence)
+    for e in p.evidence:
+        for s in e.spans:
+            text = doc.title if s.field == "title" else doc.body
+            assert text[s.start : s.end] == e.term
+
+
+def test_empty_batch_predicts_nothing(trained: tuple[Model, dict[str, object], Path]) -> None:
+    """An empty batch is an empty answer, not an error."""
+    assert trained[0].predict([]) == []
+
+
+def test_evaluate_command_prints_one_json_object(
+    trained: tuple[Model, dict[str, object], Path], corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`triage evaluate --model DIR --data FILE --json` prints the contracted keys."""
+    _, _, out = trained
+    assert main(["evaluate", "--model", str(out), "--data", str(corpus), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("n", "accuracy", "macro_f1", "per_class", "coverage_at_target"):
+        assert key in result
+    assert result["n"] == 280 and result["accuracy"] > 0.9  # it saw these tickets in training
+    assert set(result["per_class"]["教育文体"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_train_command_reports_bad_input_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad line stops training with one message naming file and line; exit code 2."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"body": "a", "label": "x"}\n{oops\n', "utf-8")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
+    assert f"{bad}:2: invalid JSON" in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""`triage train`: build a model artifact from labelled JSONL, CSV or XLSX files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from training.config import TrainConfig
+from triage.errors import TriageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="labelled files (.jsonl, .csv, .tsv, .xlsx)",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="DIR", help="model folder to write")
+    where.add_argument(
+        "--models-dir",
+        type=Path,
+        metavar="DIR",
+        help="write the model to DIR/<version> (e.g. models/)",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="training config (TOML); default training/default.toml",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also cross-validate word, char and char+word features and report them",
+    )
+    p.add_argument(
+        "--activate",
+        action="store_true",
+        help="make the new model the active one (writes ACTIVE in the models folder)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.pipeline import train
+
+    try:
+        cfg = TrainConfig.load(args.config)
+        steps = 4 + cfg.folds + (3 * cfg.folds if args.compare else 0)
+        started = time.perf_counter()
+        with tqdm(total=steps, desc="train", unit="step", file=sys.stderr) as bar:
+
+            def progress(step: str) -> None:
+                bar.set_postfix_str(step)
+                bar.update(1)
+
+            model, metrics = train(
+                args.data,
+                args.out,
+                cfg,
+                compare=args.compare,
+                progress=progress,
+                models_dir=args.models_dir,
+            )
+    except (TriageError, ValueError) as exc:
+        print(f"triage train: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or args.models_dir / model.version
+    if args.activate:
+        (out.parent / "ACTIVE").write_text(out.name + "\n", "utf-8")
+    cv = metrics["cv"]
+    print(f"model {model.version} written to {out} in {time.perf_counter() - started:.0f} s")
+    print(
+        f"  {cfg.folds}-fold CV: macro-F1 {cv['macro_f1']}  accuracy {cv['accuracy']}  "
+        f"ECE {cv['calibration']['ece']}"
+    )
+    if metrics["holdout"]:
+        print(f"  hold-out ({metrics['holdout']['n']}): macro-F1 {metrics['holdout']['macro_f1']}")
+    print(f"  coverage at precision {cfg.target_precision}: {metrics['coverage']['coverage']:.1%}")
+    for kind, s in metrics["comparison"].items():
+        print(f"  compare {kind:10s} macro-F1 {s['macro_f1']}")
+    return 0

@@ -1,0 +1,183 @@
+"""The training run as steps: load, prepare, cross-validate, hold out, fit, export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from training.config import TrainConfig
+from training.fit import Labels, cross_calibrated, fit_linear, fit_model, out_of_fold_scores
+from training.loaders import Example, load_examples
+from training.metrics import classification_scores, coverage, per_class_thresholds, reliability
+from training.report import model_card, write_metrics, write_plots
+from triage.artifact import save_model
+from triage.domain import TicketText
+from triage.model import Model, softmax
+from triage.text import prepare
+
+Progress = Callable[[str], None]
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "jieba", "jieba_fast")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    docs: list[TicketText]
+    y: Labels
+    labels: tuple[str, ...]
+    sha256: str
+    files: tuple[str, ...]
+
+
+def prepare_data(examples: Sequence[Example], files: Sequence[Path]) -> Dataset:
+    docs = [prepare(e.title, e.body) for e in examples]
+    labels = tuple(sorted({e.label for e in examples}))
+    if len(labels) < 2:
+        raise ValueError("training needs at least two labels")
+    index = {label: i for i, label in enumerate(labels)}
+    h = hashlib.sha256()
+    for d, e in zip(docs, examples, strict=True):
+        h.update(json.dumps([d.title, d.body, e.label], ensure_ascii=False).encode())
+    y = np.asarray([index[e.label] for e in examples], np.int64)
+    return Dataset(docs, y, labels, h.hexdigest(), tuple(str(f) for f in files))
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def cross_validate(data: Dataset, cfg: TrainConfig, progress: Progress) -> tuple[Any, Any]:
+    """Out-of-fold scores and cross-calibrated probabilities for every example."""
+    scores = out_of_fold_scores(data.docs, data.y, len(data.labels), cfg, progress)
+    return scores, cross_calibrated(scores, data.y, cfg)
+
+
+def holdout_scores(
+    data: Dataset, cfg: TrainConfig, temperature_model: Model, progress: Progress
+) -> dict[str, Any] | None:
+    if cfg.holdout <= 0:
+        return None
+    progress("hold-out")
+    train, test = train_test_split(
+        np.arange(len(data.y)), test_size=cfg.holdout, stratify=data.y, random_state=cfg.seed
+    )
+    features, coef, intercept = fit_linear(
+        [data.docs[i] for i in train], data.y[train], len(data.labels), cfg
+    )
+    x = features.transform([data.docs[i] for i in test])
+    proba = temperature_model.calibrator(np.asarray(x @ coef.T) + intercept)
+    scores = classification_scores(data.y[test], proba, data.labels)
+    scores.pop("confusion")
+    return scores
+
+
+def train(
+    paths: Sequence[Path],
+    out: Path | None,
+    cfg: TrainConfig,
+    *,
+    compare: bool = False,
+    progress: Progress = lambda _: None,
+    models_dir: Path | None = None,
+) -> tuple[Model, dict[str, Any]]:
+    """Write a model folder to `out`, or to `models_dir/<version>`."""
+    progress("load")
+    data = prepare_data(load_examples(paths), paths)
+    comparison: dict[str, Any] = {}
+    if compare:
+        for kind in ("char", "word", "char+word"):
+            progress(f"compare {kind}")
+            _, proba = cross_validate(data, replace(cfg, features=kind), lambda _: None)
+            s = classification_scores(data.y, proba, data.labels)
+            comparison[kind] = {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"]}
+    scores, proba = cross_validate(data, cfg, progress)
+    cv = classification_scores(data.y, proba, data.labels)
+    cv["calibration"] = reliability(data.y, proba, cfg.calibration_bins)
+    thresholds = per_class_thresholds(
+        data.y, proba, data.labels, cfg.target_precision, cfg.min_threshold_support
+    )
+    created = datetime.now(UTC)
+    config_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()
+    version = f"{cfg.features.replace('+', '')}-{created:%Y%m%d}-{data.sha256[:4]}{config_hash[:4]}"
+    progress("final fit")
+    model = fit_model(data.docs, data.y, data.labels, cfg, scores, thresholds, version)
+    metrics: dict[str, Any] = {
+        "version": version,
+        "config": asdict(cfg),
+        "data": {
+            "files": list(data.files),
+            "n": len(data.y),
+            "sha256": data.sha256,
+            "label_counts": dict(Counter(data.labels[i] for i in data.y)),
+        },
+        "vocabulary": model.features.size,
+        "cv": cv,
+        "holdout": holdout_scores(data, cfg, model, progress),
+        "coverage": coverage(data.y, proba, data.labels, thresholds),
+        "comparison": comparison,
+    }
+    manifest = {
+        "created_at": created.isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "data": {"sha256": data.sha256, "n": len(data.y), "files": list(data.files)},
+        "target_precision": cfg.target_precision,
+        "metrics": {
+            "cv_macro_f1": cv["macro_f1"],
+            "cv_accuracy": cv["accuracy"],
+            "ece": cv["calibration"]["ece"],
+            "coverage": metrics["coverage"]["coverage"],
+            "holdout_macro_f1": (metrics["holdout"] or {}).get("macro_f1"),
+        },
+    }
+    progress("export")
+    if out is None:
+        if models_dir is None:
+            raise ValueError("train needs an output folder or a models folder")
+        out = models_dir / version
+    folder = save_model(model, out, manifest)
+    write_metrics(folder, metrics)
+    write_plots(folder, metrics, data.labels)
+    written = json.loads((folder / "manifest.json").read_text("utf-8"))
+    (folder / "MODEL_CARD.md").write_text(model_card(written, metrics), "utf-8")
+    return model, metrics
+
+
+def evaluate(model: Model, examples: Sequence[Example]) -> dict[str, Any]:
+    """The figures `triage evaluate --json` prints."""
+    docs = [prepare(e.title, e.body) for e in examples]
+    known = {label: i for i, label in enumerate(model.labels)}
+    unknown = sorted({e.label for e in examples} - set(known))
+    labels = (*model.labels, *unknown)
+    y = np.asarray([known.get(e.label, labels.index(e.label)) for e in examples], np.int64)
+    proba = model.probabilities(docs)
+    if unknown:  # a label the model cannot say is simply always wrong
+        proba = np.hstack([proba, np.zeros((len(docs), len(unknown)))])
+    result = classification_scores(y, proba, labels)
+    result.pop("confusion")
+    cov = coverage(y, proba, labels, model.thresholds)
+    result["coverage_at_target"] = cov["coverage"]
+    result["auto_precision"] = cov["auto_precision"]
+    result["target_precision"] = model.manifest.get("target_precision")
+    result["ece"] = reliability(y, proba, 10)["ece"]
+    result["model_version"] = model.version
+    result["unknown_labels"] = unknown
+    return result
+
+
+__all__ = ["evaluate", "softmax", "train"]
