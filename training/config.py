@@ -28,7 +28,7 @@ class TrainConfig:
     word_n_max: int = 2
     word_weight: float = 1.0
     min_df: int = 2
-    k_best: int = 20000
+    k_best: int = 40000
     # linear model: LinearSVC and ridge trained on the same features, scores averaged
     svm_c: float = 3.0
     ridge_alpha: float = 0.5

@@ -102,8 +102,9 @@ def train(
     comparison: dict[str, Any] = {}
     if compare:
         for kind in ("char", "word", "char+word"):
-            progress(f"compare {kind}")
-            _, proba = cross_validate(data, replace(cfg, features=kind), lambda _: None)
+            _, proba = cross_validate(
+                data, replace(cfg, features=kind), lambda step, k=kind: progress(f"{k} {step}")
+            )
             s = classification_scores(data.y, proba, data.labels)
             comparison[kind] = {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"]}
     scores, proba = cross_validate(data, cfg, progress)

@@ -125,7 +125,14 @@ class CharNgrams:
         return len(self.keys)
 
     def term(self, column: int) -> str:
-        return decode_key(int(self.keys[column]))
+        terms: list[str | None] | None = self.__dict__.get("_terms")
+        if terms is None:
+            terms = [None] * len(self.keys)
+            object.__setattr__(self, "_terms", terms)
+        term = terms[column]
+        if term is None:
+            term = terms[column] = decode_key(int(self.keys[column]))
+        return term
 
     def transform(self, docs: Sequence[TicketText]) -> sp.csr_matrix:
         strings = [doc_string(d, self.title_repeat) for d in docs]

@@ -15,11 +15,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from triage.domain import Evidence, LabelScore, Prediction, Span, TicketText
+from triage.domain import Evidence, Field, LabelScore, Prediction, Span, TicketText
 from triage.features import FeatureSet
 
 Matrix = npt.NDArray[np.float32]
-_CANDIDATE_TERMS = 15  # n-grams considered before overlapping ones are merged into phrases
+_CANDIDATES_PER_TERM = 2  # n-grams considered per evidence phrase asked for, before merging
+_MAX_HITS = 64  # occurrences looked at per field: a page needs a few, long texts hold hundreds
 
 
 def softmax(z: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
@@ -90,22 +91,12 @@ class Model:
         lo, hi = x.indptr[row], x.indptr[row + 1]
         cols = x.indices[lo:hi]
         contrib = x.data[lo:hi] * self.coef[label, cols]
-        if len(contrib) > _CANDIDATE_TERMS:
-            best = np.argpartition(-contrib, _CANDIDATE_TERMS)[:_CANDIDATE_TERMS]
-        else:
-            best = np.arange(len(contrib))
+        m = n * _CANDIDATES_PER_TERM
+        best = np.argpartition(-contrib, m)[:m] if len(contrib) > m else np.arange(len(contrib))
         terms = [
             (self.features.term(int(cols[b])), float(contrib[b])) for b in best if contrib[b] > 0
         ]
         return merge_evidence(terms, doc, n)
-
-
-def _find_all(text: str, term: str) -> list[int]:
-    starts, i = [], text.find(term)
-    while i >= 0:
-        starts.append(i)
-        i = text.find(term, i + 1)
-    return starts
 
 
 def merge_evidence(
@@ -113,28 +104,33 @@ def merge_evidence(
 ) -> tuple[Evidence, ...]:
     """Overlapping n-grams ("噪音", "音扰", "扰民") become one phrase ("噪音扰民") with their summed
     weight, so an agent sees words rather than fragments; spans say where to highlight."""
-    phrases: dict[str, list[Any]] = {}
-    for fld, text in (("title", doc.title), ("body", doc.body)):
+    weights: dict[str, float] = {}
+    spans: dict[str, list[Span]] = {}
+    counted: dict[str, set[int]] = {}
+    fields: tuple[tuple[Field, str], ...] = (("title", doc.title), ("body", doc.body))
+    for fld, text in fields:
         hits: list[tuple[int, int, int]] = []  # start, end, term index
         for t, (term, _) in enumerate(terms):
-            hits.extend((s, s + len(term), t) for s in _find_all(text, term))
+            i = text.find(term)
+            while i >= 0 and len(hits) < _MAX_HITS:
+                hits.append((i, i + len(term), t))
+                i = text.find(term, i + 1)
+        if not hits:
+            continue
         hits.sort()
-        groups: list[tuple[int, int, set[int]]] = []
-        for start, end, t in hits:
-            if groups and start < groups[-1][1]:
-                g_start, g_end, members = groups[-1]
+        g_start, g_end, members = hits[0][0], hits[0][1], {hits[0][2]}
+        for start, end, t in [*hits[1:], (len(text) + 1, 0, -1)]:  # sentinel flushes the last
+            if start < g_end:
                 members.add(t)
-                groups[-1] = (g_start, max(g_end, end), members)
-            else:
-                groups.append((start, end, {t}))
-        for start, end, members in groups:
-            phrase = text[start:end]
-            entry = phrases.setdefault(phrase, [0.0, [], set()])
-            entry[1].append(Span(fld, start, end))  # type: ignore[arg-type]
-            new = members - entry[2]  # a term repeated in the same phrase counts once
-            entry[0] += sum(terms[t][1] for t in new)
-            entry[2].update(new)
-    ranked = sorted(phrases.items(), key=lambda kv: -kv[1][0])[:n]
+                g_end = max(g_end, end)
+                continue
+            phrase = text[g_start:g_end]
+            seen = counted.setdefault(phrase, set())
+            weights[phrase] = weights.get(phrase, 0.0) + sum(terms[m][1] for m in members - seen)
+            seen |= members  # a term repeated in the same phrase counts once
+            spans.setdefault(phrase, []).append(Span(fld, g_start, g_end))
+            g_start, g_end, members = start, end, {t}
+    ranked = sorted(weights, key=lambda p: -weights[p])[:n]
     return tuple(
-        Evidence(term=p, weight=round(w, 4), spans=tuple(spans)) for p, (w, spans, _) in ranked
+        Evidence(term=p, weight=round(weights[p], 4), spans=tuple(spans[p])) for p in ranked
     )

@@ -20,9 +20,14 @@ _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in "，：；！？（）"}
 
 
+_HAS_FULLWIDTH = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _FULLWIDTH) + "]")
+
+
 def normalise(text: str) -> str:
     """Full-width letters and digits to ASCII, control characters out, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text).translate(_FULLWIDTH)
+    text = unicodedata.normalize("NFC", text)
+    if _HAS_FULLWIDTH.search(text):  # translate walks every character; most texts need none
+        text = text.translate(_FULLWIDTH)
     text = _CONTROL.sub("", text)
     text = _NEWLINES.sub("\n", text)
     return _SPACES.sub(" ", text).strip()
@@ -57,8 +62,15 @@ MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 MASK_TOKENS = {kind: f"<{kind}>" for kind, _ in MASKS}
 
 
+# Every pattern needs four digits in a row, an @, or a plate's province and letter: text with
+# none of them has nothing to mask, and skipping six scans of it is most of masking's cost.
+_MAYBE_PERSONAL = re.compile(r"\d{4}|@|[" + _PLATE_PROVINCES + "][A-Z]")
+
+
 def mask(text: str) -> str:
     """Replace personal data with a token naming its kind, e.g. `<mobile>`."""
+    if not _MAYBE_PERSONAL.search(text):
+        return text
     for kind, pattern in MASKS:
         text = pattern.sub(MASK_TOKENS[kind], text)
     return text

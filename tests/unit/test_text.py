@@ -66,3 +66,8 @@ def test_prepare_masks_both_fields() -> None:
     doc = prepare(None, "电话13812345678")
     assert (doc.title, doc.body) == ("", "电话<mobile>")
     assert prepare("回电13812345678", "x").title == "回电<mobile>"
+
+
+def test_plate_with_few_digits_is_masked() -> None:
+    """A plate with letters among its five characters (粤E·A1B23) is masked too."""
+    assert clean("车牌粤E·A1B23") == "车牌<plate>"

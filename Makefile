@@ -1,0 +1,52 @@
+# The two commands: `make run` (the main job on a fresh machine) and `make test` (every test).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SHARED ?= ../shared/data/messages
+
+.PHONY: install run test lint typecheck unit bench model stack-up stack-down clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Python packages, then the Apache Kafka broker jars from Maven Central (cached in var/kafka).
+install: $(VENV)/.installed
+	$(PY) -c "from pathlib import Path; from triage.stack import ensure_kafka_jars; ensure_kafka_jars(Path('.'))"
+
+run: install
+	$(PY) scripts/run_demo.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+# Lint, types, then unit and integration tests (the integration fixtures start Apache Kafka and
+# SecantusDB on free ports and stop them by pid at the end).
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+unit: install
+	$(VENV)/bin/pytest tests/unit tests/training
+
+bench: install
+	$(PY) bench/classify.py --json bench/out/classify.json
+	$(PY) bench/pipeline.py --json bench/out/pipeline.json
+	$(PY) bench/api.py --json bench/out/api.json
+
+# Reproduces the shipped model from the shared messages (never copied into the repository).
+model: install
+	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --activate
+
+stack-up: install
+	$(VENV)/bin/triage stack up
+
+stack-down: install
+	$(VENV)/bin/triage stack down
+
+clean:
+	rm -rf var/stack bench/out .pytest_cache .mypy_cache .ruff_cache
