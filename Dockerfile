@@ -10,7 +10,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    TRIAGE_HTTP_HOST=0.0.0.0 TRIAGE_HTTP_PORT=8080 TRIAGE_MODEL=/app/models/active
+    TRIAGE_HTTP_HOST=0.0.0.0 TRIAGE_HTTP_PORT=8080 TRIAGE_MODELS_DIR=/app/models
 RUN useradd --system --uid 10001 --home-dir /app triage
 WORKDIR /app
 COPY --from=build /wheels /wheels

@@ -63,6 +63,36 @@ async def summary(settings: Settings) -> str:
     )
 
 
+ROLES = (
+    ("agent", None),
+    ("supervisor", None),
+    ("trainer", None),
+    ("department", "city-housing"),
+)
+
+
+def local_tokens(path: Path) -> dict[str, str]:
+    """A tokens file for this machine, one token per role, kept across runs; role -> token."""
+    import secrets
+    import tomllib
+
+    if path.is_file():
+        entries = tomllib.loads(path.read_text("utf-8")).get("tokens", [])
+        return {e.get("department") or e["role"]: e["token"] for e in entries}
+    lines, out = [], {}
+    for role, department in ROLES:
+        token = secrets.token_urlsafe(24)
+        lines += ["[[tokens]]", f'token = "{token}"', f'role = "{role}"']
+        if department:
+            lines.append(f'department = "{department}"')
+        lines.append("")
+        out[department or role] = token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), "utf-8")
+    path.chmod(0o600)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=5.0)
@@ -72,7 +102,9 @@ def main() -> int:
     local = stack.Stack.from_env(ROOT)
     started = [s.name for s in local.status() if s.pid is None]
     subprocess.run([TRIAGE, "stack", "up"], check=True)  # noqa: S603
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    tokens_file = Path(os.environ.get("TRIAGE_TOKENS_FILE") or ROOT / "var" / "tokens.toml")
+    tokens = local_tokens(tokens_file)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRIAGE_TOKENS_FILE": str(tokens_file)}
     argv = [TRIAGE, "serve"] + (["--analyzer", args.analyzer] if args.analyzer else [])
     log_path = ROOT / "var" / "serve.log"
     with log_path.open("ab") as log:
@@ -88,6 +120,10 @@ def main() -> int:
             f"Kafka    {settings.kafka_bootstrap}  in {topics.tickets}, out "
             f"{topics.prefix}.routed.<dept>, {topics.review}, {topics.deadletter}"
         )
+        say(f"API      http://{settings.http_host}:{settings.http_port}/openapi.json")
+        say(f"tokens   {tokens_file} (TRIAGE_TOKENS_FILE), for Authorization: Bearer <token>:")
+        for who, token in tokens.items():
+            say(f"         {who:<14} {token}")
         say(f"service log {log_path}; Ctrl-C to stop")
         while service.poll() is None:
             say(time.strftime("%H:%M:%S"), asyncio.run(summary(settings)), flush=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
+from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -25,7 +26,7 @@ from triage.errors import StoreError
 from triage.settings import Settings
 from triage.store import TicketStore
 
-__all__ = ["Backoff", "TicketConsumer"]
+__all__ = ["Backoff", "Observer", "TicketConsumer"]
 
 log = structlog.get_logger("streams.consumer")
 
@@ -44,9 +45,22 @@ class Backoff:
         return delay
 
 
+class Observer(Protocol):
+    """What the loop reports for monitoring (``triage.metrics.Metrics`` is the real one)."""
+
+    def batch_committed(self, plan: Plan, seconds: float) -> None: ...
+    def partition_lag(self, topic: str, partition: int, lag: int) -> None: ...
+    def partitions_revoked(self, partitions: Iterable[tuple[str, int]]) -> None: ...
+
+
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, lock: asyncio.Lock, drain: Callable[[], Awaitable[None]]) -> None:
-        self._lock, self._drain = lock, drain
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        drain: Callable[[], Awaitable[None]],
+        revoked: Callable[[list[TopicPartition]], None],
+    ) -> None:
+        self._lock, self._drain, self._revoked = lock, drain, revoked
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # The loop holds the lock while it plans a batch, and a planned batch is delivered
@@ -54,6 +68,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         # is committed before its partitions move to another member.
         async with self._lock:
             await self._drain()
+            self._revoked(revoked)
             log.info("partitions revoked", partitions=sorted(str(tp) for tp in revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -73,11 +88,13 @@ class TicketConsumer:
         registry: Registry,
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.store, self.producer = store, producer
         self.analyzer, self.registry, self.executor = analyzer, registry, executor
         self.stats = Stats()
+        self.observer = observer
         self._sleep = sleep
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -104,7 +121,7 @@ class TicketConsumer:
     async def run(self) -> None:
         await self._consumer.start()
         try:
-            listener = _Listener(self._lock, self._drain)
+            listener = _Listener(self._lock, self._drain, self._revoked)
             self._consumer.subscribe([self.settings.topics.tickets], listener=listener)
             while not self._stopping.is_set():
                 await self._step()
@@ -140,6 +157,7 @@ class TicketConsumer:
         if not messages:
             await self._drain()
             return
+        started = time.perf_counter()
         async with self._lock:
             if self.stats.first_consume is None:
                 self.stats.first_consume = time.time()
@@ -155,12 +173,17 @@ class TicketConsumer:
                 executor=self.executor,
             )
             await self._drain()
-            self._pending = asyncio.create_task(self._deliver_and_commit(plan, len(messages)))
+            self._pending = asyncio.create_task(
+                self._deliver_and_commit(plan, len(messages), started)
+            )
 
-    async def _deliver_and_commit(self, plan: Plan, size: int) -> None:
+    async def _deliver_and_commit(self, plan: Plan, size: int, started: float) -> None:
         await self._deliver(plan)
         await self._commit(plan)
         self.stats.add(plan)
+        if self.observer is not None:
+            self.observer.batch_committed(plan, time.perf_counter() - started)
+            await self._report_lag(plan, self.observer)
         log.info(
             "batch committed",
             size=size,
@@ -205,6 +228,22 @@ class TicketConsumer:
                 await self._sleep(delay)
             else:
                 return
+
+    async def _report_lag(self, plan: Plan, observer: Observer) -> None:
+        for topic, partition in plan.offsets:
+            tp = TopicPartition(topic, partition)
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            try:
+                position = await self._consumer.position(tp)
+            except KafkaError:  # revoked meanwhile (IllegalStateError): its new owner reports
+                continue
+            observer.partition_lag(topic, partition, max(high - position, 0))
+
+    def _revoked(self, partitions: list[TopicPartition]) -> None:
+        if self.observer is not None:
+            self.observer.partitions_revoked((tp.topic, tp.partition) for tp in partitions)
 
     def _summary(self) -> dict[str, int]:
         s = self.stats

@@ -54,6 +54,11 @@ class KafkaProducer:
         """Raise unless the cluster metadata can be fetched."""
         await self._producer.client.fetch_all_metadata()
 
+    async def topics(self) -> set[str]:
+        """The topics the cluster's metadata lists now."""
+        metadata = await self._producer.client.fetch_all_metadata()
+        return set(metadata.topics())
+
     async def send_all(self, records: Sequence[Outgoing]) -> None:
         try:
             futures = [

@@ -102,9 +102,11 @@ def train(
     comparison: dict[str, Any] = {}
     if compare:
         for kind in ("char", "word", "char+word"):
-            _, proba = cross_validate(
-                data, replace(cfg, features=kind), lambda step, k=kind: progress(f"{k} {step}")
-            )
+
+            def tagged(step: str, kind: str = kind) -> None:
+                progress(f"{kind} {step}")
+
+            _, proba = cross_validate(data, replace(cfg, features=kind), tagged)
             s = classification_scores(data.y, proba, data.labels)
             comparison[kind] = {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"]}
     scores, proba = cross_validate(data, cfg, progress)

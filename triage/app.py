@@ -16,16 +16,22 @@ from aiohttp import web
 
 from streams.batch import Analyzer
 from streams.consumer import Backoff, TicketConsumer
+from streams.events import EventConsumer
 from streams.producer import KafkaProducer
 from streams.topics import ensure_topics
+from triage.activation import FolderCatalog, ModelSlot, poll_activations
+from triage.api.auth import TokenSet, load_tokens
 from triage.departments import Registry, load_registry
 from triage.settings import Settings
 from triage.store import MongoTicketStore, TicketStore
 
 __all__ = [
     "ANALYZER",
+    "CATALOG",
     "CONSUMER",
     "CONSUMER_TASK",
+    "EVENTS_TASK",
+    "MODEL",
     "PRODUCER",
     "REGISTRY",
     "SETTINGS",
@@ -43,6 +49,10 @@ STORE = web.AppKey("store", TicketStore)
 PRODUCER = web.AppKey("producer", KafkaProducer)
 CONSUMER = web.AppKey("consumer", TicketConsumer)
 CONSUMER_TASK = web.AppKey("consumer_task", asyncio.Task[None])
+EVENTS_TASK = web.AppKey("events_task", asyncio.Task[None])
+# The analyzer in use now; ANALYZER keeps the one loaded at start-up.
+MODEL = web.AppKey("model", ModelSlot)
+CATALOG = web.AppKey("catalog", FolderCatalog)
 
 CHECK_TIMEOUT_S = 3.0
 
@@ -54,10 +64,11 @@ def load_analyzer(settings: Settings, spec: str | None = None) -> Analyzer:
         factory: Callable[[], Analyzer] = getattr(importlib.import_module(module), name)
         return factory()
     # Imported here: the pure model code is heavy and not needed by `--no-consumer` tooling.
-    from triage.model import load_model  # type: ignore[import-not-found,unused-ignore]
-    from triage.text import prepare  # type: ignore[import-not-found,unused-ignore]
+    from triage.artifact import active_model_path, load_model
+    from triage.text import prepare
 
-    return Analyzer(prepare=prepare, classifier=load_model(settings.model))
+    folder = settings.model or active_model_path(settings.models_dir)
+    return Analyzer(prepare=prepare, classifier=load_model(folder))
 
 
 def create_app(
@@ -65,18 +76,38 @@ def create_app(
     *,
     consumer: bool = True,
     analyzer: Analyzer | Callable[[], Analyzer] | None = None,
+    catalog: FolderCatalog | None = None,
+    tokens: TokenSet | None = None,
+    events: bool | None = None,
 ) -> web.Application:
-    """The service: Kafka consumer (unless ``consumer=False``) and the HTTP routes."""
-    app = web.Application()
+    """The service: Kafka consumers (unless ``consumer=False``), the HTTP API, model polling.
+
+    ``events`` runs the ``hotline.events`` consumer (default: as ``consumer``); ``tokens``
+    replaces the ``TRIAGE_TOKENS_FILE`` tokens and ``catalog`` the ``models/`` folder.
+    """
+    # Imported here: the API's handlers import this module's keys.
+    from triage import dashboard
+    from triage.api import add_api_routes
+    from triage.metrics import install as install_metrics
+
+    app = web.Application(client_max_size=settings.http_max_bytes)
     app[SETTINGS] = settings
+    registry = load_registry(settings.departments)
+    app[REGISTRY] = registry
+    app[CATALOG] = catalog or FolderCatalog(settings.models_dir)
+    if tokens is None:
+        tokens = load_tokens(settings.tokens_file, registry)
+    install_metrics(app)  # first, so its timing middleware also sees the API's refusals
+    add_api_routes(app, tokens)
+    dashboard.add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
-        app[REGISTRY] = load_registry(settings.departments)
         if isinstance(analyzer, Analyzer):
             app[ANALYZER] = analyzer
         else:
             factory = analyzer or (lambda: load_analyzer(settings))
             app[ANALYZER] = await asyncio.to_thread(factory)
+        app[MODEL] = ModelSlot(app[ANALYZER])
         log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         store = MongoTicketStore(settings.mongodb_uri, settings.db)
         app[STORE] = store
@@ -87,9 +118,35 @@ def create_app(
             "kafka topics",
             lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, app[REGISTRY]),
         )
+        wanted = {settings.topics.tickets, settings.topics.events}
+
+        async def topics_visible() -> None:
+            # A topic just created can be missing from the metadata for a moment; a consumer
+            # subscribing then would not look again for minutes (metadata_max_age_ms).
+            missing = wanted - await producer.topics()
+            if missing:
+                raise LookupError(f"topics not in metadata yet: {sorted(missing)}")
+
+        await _until_ok("kafka topic metadata", topics_visible)
         indexes = asyncio.create_task(_until_ok("mongodb indexes", store.ensure_indexes))
+        stop_polling = asyncio.Event()
+        poller = asyncio.create_task(
+            poll_activations(
+                slot=app[MODEL],
+                catalog=app[CATALOG],
+                store=store,
+                interval_s=settings.model_poll_ms / 1000,
+                stop=stop_polling,
+            ),
+            name="model-poll",
+        )
         yield
-        indexes.cancel()
+        stop_polling.set()
+        # Indexes normally exist within a second; if MongoDB is away, stop retrying.
+        done, _ = await asyncio.wait([indexes], timeout=5)
+        if not done:
+            indexes.cancel()
+        await asyncio.gather(poller, indexes, return_exceptions=True)
         await producer.stop()
         await store.close()
 
@@ -99,10 +156,16 @@ def create_app(
             settings,
             store=app[STORE],
             producer=app[PRODUCER],
-            analyzer=app[ANALYZER],
+            analyzer=app[MODEL].analyzer,
             registry=app[REGISTRY],
             executor=executor,
         )
+
+        def follow(new: Analyzer) -> None:
+            # Read by the loop once per batch: the next batch is classified by the new model.
+            member.analyzer = new
+
+        app[MODEL].listeners.append(follow)
         app[CONSUMER] = member
         app[CONSUMER_TASK] = asyncio.create_task(member.run(), name="consumer")
         yield
@@ -113,9 +176,23 @@ def create_app(
             log.exception("consumer failed")
         executor.shutdown(wait=True)
 
+    async def outcome_stream(app: web.Application) -> AsyncIterator[None]:
+        member = EventConsumer(
+            settings, store=app[STORE], producer=app[PRODUCER], registry=app[REGISTRY]
+        )
+        app[EVENTS_TASK] = asyncio.create_task(member.run(), name="events-consumer")
+        yield
+        member.stop()
+        try:
+            await app[EVENTS_TASK]
+        except Exception:  # reported by serve already; closing must go on
+            log.exception("events consumer failed")
+
     app.cleanup_ctx.append(core)
     if consumer:
         app.cleanup_ctx.append(stream)
+    if consumer if events is None else events:
+        app.cleanup_ctx.append(outcome_stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
@@ -161,10 +238,12 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = {"ok": False, "error": type(exc).__name__}
 
     await asyncio.gather(check("kafka", app[PRODUCER].ping), check("mongodb", app[STORE].ping))
-    checks["model"] = {"ok": True, "version": app[ANALYZER].classifier.version}
+    checks["model"] = {"ok": True, "version": app[MODEL].version}
     if CONSUMER_TASK in app:
         task = app[CONSUMER_TASK]
         checks["consumer"] = {"ok": not task.done(), "partitions": len(app[CONSUMER].assignment)}
+    if EVENTS_TASK in app:
+        checks["events_consumer"] = {"ok": not app[EVENTS_TASK].done()}
     ok = all(c["ok"] for c in checks.values())
     return web.json_response(
         {"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503

@@ -17,6 +17,9 @@ from triage.errors import SettingsError
 
 __all__ = ["Settings", "Topics"]
 
+# The repository's models/ folder, as triage.artifact.MODELS_DIR (not imported: it pulls numpy).
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
 _PREFIX_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _DB_RE = re.compile(r"[A-Za-z0-9_-]{1,63}")
 
@@ -67,6 +70,15 @@ class Settings:
     heartbeat_interval_ms: int = 3_000
     top_k: int = 3
     n_evidence: int = 5
+    tokens_file: Path | None = None
+    # Tickets are a few KB; 64 KiB leaves room for the longest allowed body in UTF-8.
+    http_max_bytes: int = 64 * 1024
+    models_dir: Path = MODELS_DIR
+    model_poll_ms: int = 5_000
+
+    @property
+    def events_group_id(self) -> str:
+        return f"{self.group_id}-events"
 
     @property
     def topics(self) -> Topics:
@@ -117,6 +129,10 @@ class Settings:
             heartbeat_interval_ms=integer(
                 "TRIAGE_HEARTBEAT_INTERVAL_MS", d.heartbeat_interval_ms, 100, 100_000
             ),
+            tokens_file=path("TRIAGE_TOKENS_FILE"),
+            http_max_bytes=integer("TRIAGE_HTTP_MAX_BYTES", d.http_max_bytes, 1024, 16 << 20),
+            models_dir=path("TRIAGE_MODELS_DIR") or d.models_dir,
+            model_poll_ms=integer("TRIAGE_MODEL_POLL_MS", d.model_poll_ms, 100, 3_600_000),
         )
         settings.validate()
         return settings
@@ -143,6 +159,10 @@ class Settings:
                 str(self.heartbeat_interval_ms),
                 f"must be at most a third of TRIAGE_SESSION_TIMEOUT_MS ({self.session_timeout_ms})",
             )
-        for name, value in (("TRIAGE_MODEL", self.model), ("TRIAGE_DEPARTMENTS", self.departments)):
+        for name, value in (
+            ("TRIAGE_MODEL", self.model),
+            ("TRIAGE_DEPARTMENTS", self.departments),
+            ("TRIAGE_TOKENS_FILE", self.tokens_file),
+        ):
             if value is not None and not value.exists():
                 raise SettingsError(name, str(value), "does not exist")

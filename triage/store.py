@@ -8,19 +8,23 @@ letter is keyed by its source topic, partition and offset.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pymongo import AsyncMongoClient, IndexModel, UpdateOne
-from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from triage.aggregation import run_pipeline
 from triage.errors import StoreError, StoreUnavailableError
 from triage.routing import Decision
+from triage.stats import reason_kind
 
 __all__ = [
     "DeadLetterRecord",
+    "EventWrite",
     "MemoryTicketStore",
     "MongoTicketStore",
     "StoreCounts",
@@ -29,6 +33,7 @@ __all__ = [
 ]
 
 Doc = dict[str, Any]
+Collection = Literal["tickets", "events", "deadletters"]
 # China keeps one offset all year (no daylight saving since 1991), so a fixed zone is exact
 # and needs no tz database in slim images.
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -71,6 +76,24 @@ class StoreCounts:
     deadletters: int
 
 
+@dataclass(frozen=True, slots=True)
+class EventWrite:
+    """One outcome event applied to a ticket: its record, the new state and the timeline entry.
+
+    ``revision`` is the ticket revision the event was decided on; the write applies only if the
+    ticket is still at that revision, so two concurrent events can never both pass the state
+    machine on the same old state.
+    """
+
+    ticket_id: str
+    event: Doc
+    revision: int
+    status: str
+    department: str | None
+    history: Doc
+    assignment: Doc | None = None
+
+
 class TicketStore(Protocol):
     async def ensure_indexes(self) -> None: ...
     async def ping(self) -> None: ...
@@ -79,6 +102,35 @@ class TicketStore(Protocol):
     async def get(self, ticket_id: str) -> Doc | None: ...
     async def counts(self) -> StoreCounts: ...
     async def close(self) -> None: ...
+    async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]: ...
+    async def find_event(self, event_id: str) -> Doc | None: ...
+    async def apply_event(self, write: EventWrite) -> bool: ...
+    async def mark_published(self, event_id: str) -> None: ...
+    async def list_tickets(
+        self, *, department: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[Doc]: ...
+    async def record_event(self, event: Doc) -> None: ...
+    async def activations(self, limit: int) -> list[Doc]: ...
+    async def add_activation(self, doc: Doc) -> bool: ...
+
+
+def _event_update(write: EventWrite) -> tuple[Doc, Doc]:
+    """Filter and update of the ticket for one event, guarded by the ticket's revision."""
+    at = write.history["at"]
+    revision: Doc | int = {"$exists": False} if write.revision == 0 else write.revision
+    update: Doc = {
+        "$set": {
+            "status": write.status,
+            "department": write.department,
+            "updated_at": at,
+            f"{write.status}_at": at,
+        },
+        "$inc": {"revision": 1},
+        "$push": {"status_history": write.history},
+    }
+    if write.assignment is not None:
+        update["$push"]["assignments"] = write.assignment
+    return {"_id": write.ticket_id, "revision": revision}, update
 
 
 def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
@@ -93,6 +145,13 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
             "received_day": record.received_at.astimezone(LOCAL_TZ).date().isoformat(),
             "channel": record.channel,
             "created_at": now,
+            # The first decision, kept apart from the current state that events overwrite, so
+            # statistics need no array operators: auto-route rate and first-routing accuracy.
+            "auto_routed": status == "routed",
+            "first_department": first_department(decision),
+            "first_label": decision.label,
+            "first_confidence": decision.confidence,
+            "first_model_version": decision.model_version,
         },
         "$set": {
             "title": record.title,
@@ -112,6 +171,13 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
     return filter_, update
 
 
+def first_department(decision: Decision) -> str | None:
+    """Where the model sent the ticket, or would have: its top suggestion when reviewed."""
+    if decision.kind == "routed":
+        return decision.department
+    return decision.suggestions[0].department if decision.suggestions else None
+
+
 def new_document(filter_: Doc, update: Doc) -> Doc:
     """The document the upsert would create for a ticket not stored yet."""
     doc: Doc = {"_id": filter_["_id"], **update["$setOnInsert"], **update["$set"]}
@@ -129,6 +195,7 @@ class MongoTicketStore:
         self.tickets = self._db["tickets"]
         self.deadletters = self._db["deadletters"]
         self.events = self._db["events"]
+        self.model_activations = self._db["model_activations"]
 
     async def ensure_indexes(self) -> None:
         try:
@@ -179,6 +246,8 @@ class MongoTicketStore:
                         "reason": r.reason,
                         "size": r.size,
                         "at": now,
+                        "reason_kind": reason_kind(r.reason),
+                        "day": now.astimezone(LOCAL_TZ).date().isoformat(),
                     }
                 },
                 upsert=True,
@@ -219,6 +288,86 @@ class MongoTicketStore:
     async def close(self) -> None:
         await self._client.close()
 
+    async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
+        """The rows of ``pipeline`` on one collection (statistics; see triage.stats)."""
+        try:
+            cursor = await self._db[collection].aggregate(pipeline)
+            rows: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return rows
+
+    async def find_event(self, event_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.events.find_one({"event_id": event_id})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return doc
+
+    async def apply_event(self, write: EventWrite) -> bool:
+        filter_, update = _event_update(write)
+        try:
+            result = await self.tickets.update_one(filter_, update)
+            if result.matched_count == 0:
+                return False
+            # After the ticket: a crash in between leaves the event in the ticket's timeline,
+            # where a redelivery finds it and writes this record then.
+            await self._record_event(write.event)
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return True
+
+    async def record_event(self, event: Doc) -> None:
+        """Write the event record if it is not there yet (the crash-between-writes repair)."""
+        try:
+            await self._record_event(event)
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def _record_event(self, event: Doc) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            await self.events.insert_one(dict(event))
+
+    async def mark_published(self, event_id: str) -> None:
+        try:
+            await self.events.update_one({"event_id": event_id}, {"$set": {"published": True}})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def list_tickets(
+        self, *, department: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[Doc]:
+        filter_: Doc = {}
+        if department is not None:
+            filter_["department"] = department
+        if status is not None:
+            filter_["status"] = status
+        if after is not None:
+            filter_["_id"] = {"$gt": after}
+        try:
+            cursor = self.tickets.find(filter_).sort("_id", 1).limit(limit)
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return docs
+
+    async def activations(self, limit: int) -> list[Doc]:
+        try:
+            cursor = self.model_activations.find({}).sort("_id", -1).limit(limit)
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return docs
+
+    async def add_activation(self, doc: Doc) -> bool:
+        try:
+            await self.model_activations.insert_one(dict(doc))
+        except DuplicateKeyError:
+            return False
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return True
+
 
 def _translate(exc: PyMongoError) -> StoreError:
     if isinstance(exc, ConnectionFailure):
@@ -244,6 +393,8 @@ class MemoryTicketStore:
 
     docs: dict[str, Doc] = field(default_factory=dict)
     deadletters: dict[str, DeadLetterRecord] = field(default_factory=dict)
+    events: dict[str, Doc] = field(default_factory=dict)
+    model_activations: dict[int, Doc] = field(default_factory=dict)
     down: bool = False
     writes: int = 0
 
@@ -292,3 +443,69 @@ class MemoryTicketStore:
 
     async def close(self) -> None:
         return None
+
+    async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
+        self._check()
+        docs: list[Doc]
+        if collection == "tickets":
+            docs = list(self.docs.values())
+        elif collection == "events":
+            docs = list(self.events.values())
+        else:
+            docs = [
+                {"_id": r.key, "reason": r.reason, "reason_kind": reason_kind(r.reason)}
+                for r in self.deadletters.values()
+            ]
+        return run_pipeline(docs, pipeline)
+
+    async def find_event(self, event_id: str) -> Doc | None:
+        self._check()
+        return self.events.get(event_id)
+
+    async def apply_event(self, write: EventWrite) -> bool:
+        self._check()
+        doc = self.docs.get(write.ticket_id)
+        if doc is None or doc.get("revision", 0) != write.revision:
+            return False
+        _, update = _event_update(write)
+        doc.update(update["$set"])
+        doc["revision"] = write.revision + 1
+        for key, value in update["$push"].items():
+            doc.setdefault(key, []).append(value)
+        await self.record_event(write.event)
+        return True
+
+    async def record_event(self, event: Doc) -> None:
+        self._check()
+        self.events.setdefault(event["event_id"], dict(event))
+
+    async def mark_published(self, event_id: str) -> None:
+        self._check()
+        if event_id in self.events:
+            self.events[event_id]["published"] = True
+
+    async def list_tickets(
+        self, *, department: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[Doc]:
+        self._check()
+        docs = [
+            d
+            for key, d in sorted(self.docs.items())
+            if (department is None or d.get("department") == department)
+            and (status is None or d.get("status") == status)
+            and (after is None or key > after)
+        ]
+        return docs[:limit]
+
+    async def activations(self, limit: int) -> list[Doc]:
+        self._check()
+        return [self.model_activations[k] for k in sorted(self.model_activations, reverse=True)][
+            :limit
+        ]
+
+    async def add_activation(self, doc: Doc) -> bool:
+        self._check()
+        if doc["_id"] in self.model_activations:
+            return False
+        self.model_activations[doc["_id"]] = dict(doc)
+        return True

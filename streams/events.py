@@ -1,0 +1,191 @@
+"""The ``hotline.events`` consumer (group ``<group>-events``, by default ``triage-events``).
+
+Each event goes through the same handler as ``POST /v1/tickets/{id}/events``. An event that
+cannot be decoded, or that the handler refuses (unknown ticket, wrong state, unknown
+department), becomes a dead letter with the reason; a store or broker outage is retried on the
+same event without committing, so nothing is lost and, events being idempotent, nothing doubles.
+Events of one ticket share a key, hence a partition, and are applied in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from streams.batch import Message
+from streams.consumer import Backoff
+from streams.deadletter import dead_letter
+from streams.exceptions import StreamsError
+from streams.producer import Producer
+from triage.departments import Registry
+from triage.errors import StoreError
+from triage.outcome_handler import EventIn, handle_event
+from triage.outcomes import Actor, OutcomeError
+from triage.settings import Settings
+from triage.store import TicketStore
+
+__all__ = ["EventConsumer", "actor_of", "apply_message"]
+
+log = structlog.get_logger("streams.events")
+
+_decoder = msgspec.json.Decoder(EventIn)
+
+
+def actor_of(event: EventIn) -> Actor:
+    """Who sends an event arriving on Kafka: agents reassign, departments do the rest."""
+    if event.type == "reassign":
+        return Actor("agent")
+    return Actor("department", event.department)
+
+
+async def apply_message(
+    msg: Message,
+    *,
+    settings: Settings,
+    store: TicketStore,
+    producer: Producer,
+    registry: Registry,
+) -> str | None:
+    """Apply one event message; the refusal reason if it became a dead letter, else None."""
+    reason: str
+    try:
+        event = _decoder.decode(msg.value or b"")
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        reason = f"invalid event: {exc}"
+    else:
+        if event.ticket_id is None:
+            reason = "invalid event: ticket_id is required on the events topic"
+        else:
+            try:
+                await handle_event(
+                    event.ticket_id,
+                    event,
+                    actor_of(event),
+                    store=store,
+                    producer=producer,
+                    registry=registry,
+                    topics=settings.topics,
+                )
+            except OutcomeError as exc:
+                reason = f"refused: {exc.reason}"
+            else:
+                return None
+    out, record = dead_letter(
+        msg.topic,
+        msg.partition,
+        msg.offset,
+        msg.key,
+        msg.value,
+        reason,
+        deadletter_topic=settings.topics.deadletter,
+    )
+    await producer.send_all([out])
+    await store.add_deadletters([record])
+    log.warning(
+        "event dead-lettered",
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        reason=reason[:200],
+    )
+    return reason
+
+
+class EventConsumer:
+    """Consumer group member on the events topic; ``stop()`` ends after the event in hand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: TicketStore,
+        producer: Producer,
+        registry: Registry,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings, self.store, self.producer, self.registry = (
+            settings,
+            store,
+            producer,
+            registry,
+        )
+        self.applied = 0
+        self.refused = 0
+        self._sleep = sleep
+        self._stopping = asyncio.Event()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.events_group_id,
+            client_id=f"{settings.events_group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        try:
+            self._consumer.subscribe([self.settings.topics.events])
+            while not self._stopping.is_set():
+                await self._step()
+        finally:
+            await self._consumer.stop()
+            log.info("events consumer stopped", applied=self.applied, refused=self.refused)
+
+    async def _step(self) -> None:
+        fetch = asyncio.ensure_future(self._consumer.getmany(timeout_ms=1000, max_records=100))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            return
+        for tp, records in fetch.result().items():
+            for r in records:
+                await self._apply(Message(r.topic, r.partition, r.offset, r.key, r.value))
+            await self._commit({tp: records[-1].offset + 1})
+
+    async def _apply(self, msg: Message) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                reason = await apply_message(
+                    msg,
+                    settings=self.settings,
+                    store=self.store,
+                    producer=self.producer,
+                    registry=self.registry,
+                )
+            except (StoreError, StreamsError, KafkaError) as exc:
+                delay = backoff.step()
+                log.warning("event failed, retrying", error=type(exc).__name__, retry_in_s=delay)
+                await self._sleep(delay)
+            else:
+                if reason is None:
+                    self.applied += 1
+                else:
+                    self.refused += 1
+                return
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._consumer.commit(offsets)
+            except KafkaError as exc:
+                delay = backoff.step()
+                log.warning("commit failed, retrying", error=type(exc).__name__, retry_in_s=delay)
+                if self._stopping.is_set():
+                    return
+                await self._sleep(delay)
+            else:
+                return

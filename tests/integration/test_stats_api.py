@@ -1,0 +1,307 @@
+"""The statistics endpoints and /metrics against SecantusDB and Kafka, through the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from streams.replay import replay
+from tests.fakes import analyzer
+from tests.integration.service import ticket_lines
+from tests.servers import KafkaServer, MongoServer
+from triage.api.auth import Principal, TokenSet
+from triage.app import STORE, create_app
+from triage.metrics import METRICS, install
+from triage.routing import Decision, Suggestion
+from triage.settings import Settings
+from triage.stats import LOCAL_TZ
+from triage.store import DeadLetterRecord, EventWrite, TicketRecord
+
+pytestmark = pytest.mark.integration
+
+SUPERVISOR, TRAINER, AGENT = "s" * 20, "t" * 20, "a" * 20
+TOKENS = TokenSet(
+    {
+        SUPERVISOR: Principal("supervisor"),
+        TRAINER: Principal("trainer"),
+        AGENT: Principal("agent"),
+    }
+)
+HOUSING, ENV = "city-housing", "city-environment"
+DAY1 = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
+DAY2 = datetime(2026, 11, 21, 9, 0, tzinfo=LOCAL_TZ)
+WRONG_DEPT = "不属于本部门职责"
+
+Client = TestClient[web.Request, web.Application]
+
+
+def _settings(kafka: KafkaServer, mongo: MongoServer) -> Settings:
+    prefix = f"st{uuid.uuid4().hex[:8]}"
+    return Settings(
+        kafka_bootstrap=kafka.bootstrap,
+        mongodb_uri=mongo.uri,
+        db=prefix,
+        topic_prefix=prefix,
+        group_id=f"triage-{prefix}",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        batch_linger_ms=20,
+    )
+
+
+async def _start(app: web.Application) -> Client:
+    install(app)
+    client: Client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+def _decision(tid: str, department: str | None, top: str) -> Decision:
+    routed = department is not None
+    return Decision(
+        decision_id=f"d-{tid}",
+        ticket_id=tid,
+        kind="routed" if routed else "review",
+        department=department,
+        label="城乡建设" if top == HOUSING else "环境保护",
+        confidence=0.9 if routed else 0.3,
+        threshold=0.5,
+        suggestions=(Suggestion("城乡建设" if top == HOUSING else "环境保护", 0.9, top),),
+        evidence=(),
+        model_version="m-test",
+        district=None,
+    )
+
+
+@dataclass
+class Outcomes:
+    """Writes tickets and events through the store, as the consumer and the API do."""
+
+    app: web.Application
+    revisions: dict[str, int]
+
+    async def event(
+        self,
+        tid: str,
+        kind: str,
+        department: str,
+        at: datetime,
+        status: str,
+        holder: str | None,
+        reason: str | None = None,
+    ) -> None:
+        rev = self.revisions.get(tid, 0)
+        doc: dict[str, Any] = {
+            "event_id": f"{tid}-{kind}-{rev}",
+            "ticket_id": tid,
+            "type": kind,
+            "department": department,
+            "at": at,
+            "reason": reason,
+        }
+        write = EventWrite(
+            ticket_id=tid,
+            event=doc,
+            revision=rev,
+            status=status,
+            department=holder,
+            history={"status": status, "at": at, "by": department},
+        )
+        assert await self.app[STORE].apply_event(write)
+        self.revisions[tid] = rev + 1
+
+
+async def _populate(app: web.Application) -> None:
+    store = app[STORE]
+    tickets = [
+        ("t1", DAY1, HOUSING, HOUSING, "phone"),
+        ("t2", DAY1, HOUSING, HOUSING, "web"),
+        ("t3", DAY1, None, ENV, "phone"),
+        ("t4", DAY1, ENV, ENV, "phone"),
+        ("t5", DAY2, HOUSING, HOUSING, "app"),
+    ]
+    await store.upsert_batch(
+        [
+            TicketRecord(tid, at, channel, "", "正文", None, _decision(tid, dept, top))
+            for tid, at, dept, top, channel in tickets
+        ]
+    )
+    h = timedelta(hours=1)
+    o = Outcomes(app, {})
+    await o.event("t1", "accept", HOUSING, DAY1 + 2 * h, "accepted", HOUSING)
+    await o.event("t1", "resolve", HOUSING, DAY1 + 10 * h, "resolved", HOUSING)
+    await o.event("t2", "accept", HOUSING, DAY1 + 4 * h, "accepted", HOUSING)
+    await o.event("t4", "return", ENV, DAY1 + h, "returned", None, WRONG_DEPT)
+    await o.event("t5", "return", HOUSING, DAY2 + h, "returned", None, WRONG_DEPT)
+    await o.event("t5", "reassign", ENV, DAY2 + 2 * h, "reassigned", ENV)
+    await o.event("t5", "accept", ENV, DAY2 + 30 * h, "accepted", ENV)
+    await store.add_deadletters(
+        [
+            DeadLetterRecord("x.tickets", 0, 7, "schema: body is empty - at `$.body`", 10),
+            DeadLetterRecord("x.tickets", 0, 9, "invalid JSON: truncated", 3),
+        ]
+    )
+
+
+@pytest.fixture
+async def client(kafka_server: KafkaServer, mongo_server: MongoServer) -> AsyncIterator[Client]:
+    settings = _settings(kafka_server, mongo_server)
+    app = create_app(settings, consumer=False, events=False, analyzer=analyzer(), tokens=TOKENS)
+    c = await _start(app)
+    try:
+        await _populate(app)
+        yield c
+    finally:
+        await c.close()
+
+
+async def _get(client: Client, path: str, token: str = SUPERVISOR, status: int = 200) -> Any:
+    response = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+    body = await response.json()
+    assert response.status == status, body
+    return body
+
+
+async def test_stats_endpoints_report_exact_figures(client: Client) -> None:
+    """Summary, daily, departments and accuracy match the tickets and events written."""
+    s = await _get(client, "/v1/stats/summary")
+    assert (s["tickets"], s["auto_routed"], s["auto_route_rate"]) == (5, 4, 0.8)
+    assert s["backlog"] == {"review": 1, "returned": 1, "total": 2}
+    assert s["by_status"] == {
+        "review": 1,
+        "routed": 0,
+        "accepted": 2,
+        "returned": 1,
+        "resolved": 1,
+        "reassigned": 0,
+    }
+    assert s["by_channel"] == [
+        {"key": "phone", "count": 3},
+        {"key": "app", "count": 1},
+        {"key": "web", "count": 1},
+    ]
+    assert s["events"] == {"accept": 3, "return": 2, "resolve": 1, "reassign": 1}
+    assert s["return_rate"] == 0.4
+    assert s["top_return_reasons"] == [{"reason": WRONG_DEPT, "count": 2}]
+    assert s["deadletters"] == {
+        "total": 2,
+        "by_reason": [{"key": "invalid JSON", "count": 1}, {"key": "schema", "count": 1}],
+    }
+    assert [(m["version"], m["decisions"]) for m in s["models"]] == [("m-test", 5)]
+    assert s["active_model"] == "fake-1"
+
+    d = await _get(client, "/v1/stats/daily?from=2026-11-19&to=2026-11-21")
+    assert [(r["day"], r["tickets"], r["auto_routed"], r["review"]) for r in d["days"]] == [
+        ("2026-11-19", 0, 0, 0),
+        ("2026-11-20", 4, 3, 1),
+        ("2026-11-21", 1, 1, 0),
+    ]
+
+    deps = (await _get(client, "/v1/stats/departments"))["departments"]
+    housing, env = deps
+    assert housing["department"] == HOUSING and housing["name"]
+    assert (housing["tickets"], housing["accepted"], housing["returned"]) == (2, 2, 1)
+    assert (housing["resolved"], housing["return_rate"]) == (1, 0.3333)
+    assert housing["hours_to_accept"] == {"n": 2, "median": 3.0, "p90": 3.8}
+    assert housing["hours_to_resolve"] == {"n": 1, "median": 10.0, "p90": 10.0}
+    assert housing["top_return_reasons"] == [{"reason": WRONG_DEPT, "count": 1}]
+    assert (env["department"], env["tickets"], env["accepted"], env["returned"]) == (ENV, 1, 1, 1)
+    assert (env["reassigned_to"], env["return_rate"]) == (1, 0.5)
+    assert env["hours_to_accept"] == {"n": 1, "median": 30.0, "p90": 30.0}
+
+    a = await _get(client, "/v1/stats/accuracy", token=TRAINER)
+    assert (a["tickets"], a["correct"], a["accuracy"]) == (3, 2, 0.6667)
+    assert a["auto_routed"] == {"tickets": 3, "correct": 2, "accuracy": 0.6667}
+    assert a["reviewed"] == {"tickets": 0, "correct": 0, "accuracy": None}
+    assert a["by_department"] == [
+        {"department": HOUSING, "tickets": 2, "correct": 2, "accuracy": 1.0},
+        {"department": ENV, "tickets": 1, "correct": 0, "accuracy": 0.0},
+    ]
+
+
+async def test_filters_restrict_by_day_and_department(client: Client) -> None:
+    """from/to select receipt days (tickets) and event days; department narrows both."""
+    s = await _get(client, "/v1/stats/summary?from=2026-11-20&to=2026-11-20")
+    assert s["tickets"] == 4 and s["events"]["accept"] == 2 and s["events"]["return"] == 1
+    assert s["deadletters"]["total"] == 0  # written today, outside the range
+    s = await _get(client, f"/v1/stats/summary?department={ENV}")
+    assert s["tickets"] == 1 and s["events"] == {
+        "accept": 1,
+        "return": 1,
+        "resolve": 0,
+        "reassign": 1,
+    }
+    deps = await _get(client, f"/v1/stats/departments?department={HOUSING}")
+    assert [d["department"] for d in deps["departments"]] == [HOUSING]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-13-01", "from"),
+        ("to=20261101", "to"),
+        ("from=2026-11-21&to=2026-11-20", "from"),
+        ("from=2024-01-01&to=2026-01-01", "to"),
+        ("department=nowhere", "department"),
+        ("form=2026-11-01", "form"),
+    ],
+)
+async def test_bad_filters_are_422_naming_the_parameter(
+    client: Client, query: str, field: str
+) -> None:
+    """A bad date, range, department or parameter name is a JSON 422 naming it."""
+    body = await _get(client, f"/v1/stats/summary?{query}", status=422)
+    assert body["error"]["code"] == "invalid" and body["error"]["field"] == field
+
+
+async def test_stats_need_a_supervisor_or_trainer_token(client: Client) -> None:
+    """No token is 401; an agent's token is 403."""
+    response = await client.get("/v1/stats/daily")
+    assert response.status == 401
+    body = await _get(client, "/v1/stats/daily", token=AGENT, status=403)
+    assert body["error"]["code"] == "forbidden"
+
+
+async def test_metrics_after_tickets_flow(
+    kafka_server: KafkaServer, mongo_server: MongoServer
+) -> None:
+    """After tickets pass through the consumer, /metrics shows outcomes, batches, lag, model."""
+    settings = _settings(kafka_server, mongo_server)
+    app = create_app(settings, consumer=True, events=False, analyzer=analyzer(), tokens=TOKENS)
+    client = await _start(app)
+
+    def count(outcome: str) -> float:
+        value = app[METRICS].registry.get_sample_value("triage_tickets_total", {"outcome": outcome})
+        return value or 0.0
+
+    try:
+        lines = [*ticket_lines(30), b"{not json"]
+        await replay(lines, bootstrap=kafka_server.bootstrap, topic=settings.topics.tickets)
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline:
+            text = await (await client.get("/metrics")).text()
+            if count("deadletter") >= 1 and "triage_consumer_lag{" in text:
+                break
+            await asyncio.sleep(0.3)
+        assert count("routed") + count("review") == 30
+        for name in (
+            'triage_tickets_total{outcome="deadletter"} 1.0',
+            'triage_deadletters_total{reason="invalid JSON"} 1.0',
+            "triage_batch_seconds_count",
+            f'triage_consumer_lag{{partition="0",topic="{settings.topics.tickets}"}}',
+            'triage_model_info{version="fake-1"} 1.0',
+            'triage_http_request_seconds_count{method="GET",route="/metrics",status="200"}',
+        ):
+            assert name in text, name
+    finally:
+        await client.close()

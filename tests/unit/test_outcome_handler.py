@@ -1,0 +1,100 @@
+"""The event handler with the in-memory store and producer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from streams.producer import MemoryProducer
+from triage.departments import load_registry
+from triage.outcome_handler import EventIn, EventResult, TicketNotFound, handle_event
+from triage.outcomes import Actor, OutcomeConflict
+from triage.settings import Topics
+from triage.store import MemoryTicketStore
+
+TOPICS = Topics("t")
+
+
+def _store(status: str = "routed", department: str | None = "city-housing") -> MemoryTicketStore:
+    store = MemoryTicketStore()
+    store.docs["T1"] = {
+        "_id": "T1",
+        "received_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "channel": "phone",
+        "title": "t",
+        "body": "b",
+        "location": None,
+        "status": status,
+        "department": department,
+        "decisions": [{"decision_id": "d1", "kind": status, "model_version": "v1"}],
+        "status_history": [{"status": status, "by": "triage"}],
+    }
+    return store
+
+
+async def _send(
+    store: MemoryTicketStore, producer: MemoryProducer, event: EventIn, actor: Actor
+) -> EventResult:
+    return await handle_event(
+        "T1", event, actor, store=store, producer=producer, registry=load_registry(), topics=TOPICS
+    )
+
+
+async def test_replayed_event_changes_nothing() -> None:
+    """The same event twice: one timeline entry, one event record, the second a duplicate."""
+    store, producer = _store(), MemoryProducer()
+    dept = Actor("department", "city-housing")
+    first = await _send(store, producer, EventIn("e1", "accept"), dept)
+    second = await _send(store, producer, EventIn("e1", "accept"), dept)
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert len(store.docs["T1"]["status_history"]) == 2
+    assert list(store.events) == ["e1"]
+
+
+async def test_event_record_lost_in_a_crash_is_repaired() -> None:
+    """Ticket updated but event record never written: a redelivery writes it, applies nothing."""
+    store, producer = _store(), MemoryProducer()
+    dept = Actor("department", "city-housing")
+    await _send(store, producer, EventIn("e1", "accept"), dept)
+    store.events.clear()
+    again = await _send(store, producer, EventIn("e1", "accept"), dept)
+    assert again.duplicate
+    assert "e1" in store.events
+    assert store.docs["T1"]["revision"] == 1
+
+
+async def test_reassignment_publishes_once_with_assignment_id() -> None:
+    """A reassignment lands on the new department's topic; a publish that failed is redone."""
+    store, producer = _store("review", None), MemoryProducer(fail_times=1)
+    agent = Actor("agent")
+    event = EventIn("e2", "reassign", department="city-transport")
+    with pytest.raises(Exception, match="told to fail"):
+        await _send(store, producer, event, agent)
+    assert store.docs["T1"]["status"] == "reassigned"
+    again = await _send(store, producer, event, agent)
+    assert again.duplicate
+    sent = producer.topics()["t.routed.city-transport"]
+    assert len(sent) == 1
+    assert dict(sent[0].headers)["decision_id"].decode() == again.assignment_id
+    await _send(store, producer, event, agent)
+    assert len(producer.sent) == 1
+
+
+async def test_unknown_ticket_and_reused_event_id() -> None:
+    """An unknown ticket is TicketNotFound; an event id reused for another event conflicts."""
+    store, producer = _store(), MemoryProducer()
+    dept = Actor("department", "city-housing")
+    with pytest.raises(TicketNotFound):
+        await handle_event(
+            "nope",
+            EventIn("e1", "accept"),
+            dept,
+            store=store,
+            producer=producer,
+            registry=load_registry(),
+            topics=TOPICS,
+        )
+    await _send(store, producer, EventIn("e1", "accept"), dept)
+    with pytest.raises(OutcomeConflict, match="already used"):
+        await _send(store, producer, EventIn("e1", "resolve"), dept)

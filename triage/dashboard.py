@@ -1,0 +1,51 @@
+"""The supervisor dashboard at ``/``: static files shipped in the package, no CDN.
+
+The page is public (it holds no data); the figures come from ``/v1/stats/...`` with the bearer
+token the user pastes into it, so the same roles guard the dashboard and the API.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+__all__ = ["ASSETS", "add_routes"]
+
+# The files served, by name: nothing else under static/ is reachable, so no path tricks.
+ASSETS = {
+    "index.html": "text/html",
+    "dashboard.js": "text/javascript",
+    "dashboard.css": "text/css",
+}
+# The page runs only our own script and talks only to our own origin.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _asset(name: str) -> web.Response:
+    body = resources.files("triage").joinpath("static", name).read_bytes()
+    return web.Response(
+        body=body,
+        content_type=ASSETS[name],
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache", "Content-Security-Policy": CSP},
+    )
+
+
+async def index(request: web.Request) -> web.Response:
+    return _asset("index.html")
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound
+    return _asset(name)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", static)
