@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,6 +39,7 @@ from tests.integration.service import ticket_lines  # noqa: E402
 from triage import stack  # noqa: E402
 from triage.departments import load_registry  # noqa: E402
 from triage.settings import Topics  # noqa: E402
+from triage.store import TICKET_INDEXES  # noqa: E402
 
 PREFIX = "bench"
 
@@ -113,6 +114,8 @@ async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
     )
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo)
     coll = client["bench_ceiling"]["copies"]
+    # Indexed as the service's `tickets` collection is, so the ceiling pays the same index upkeep.
+    await coll.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
     await consumer.start()
     await producer.start()
     try:
@@ -123,7 +126,11 @@ async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
             if not records:
                 continue
             start = start or time.perf_counter()
-            docs = [{"_id": f"{r.partition}:{r.offset}", "raw": r.value} for r in records]
+            docs = [
+                {"_id": f"{r.partition}:{r.offset}", "raw": r.value, "status": "copied",
+                 "department": None, "received_day": "2026-11-26"}
+                for r in records
+            ]
             futures = [
                 await producer.send(f"{PREFIX}.ceiling", r.value, key=r.key) for r in records
             ]
