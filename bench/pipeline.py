@@ -45,15 +45,10 @@ PREFIX = "bench"
 
 
 def load_analyzer() -> tuple[Analyzer, str | None]:
-    """The real model when it is in the tree, else the test fake (reported as such)."""
-    try:
-        from triage.app import load_analyzer as load
+    """The active model: a benchmark of a stand-in would measure nothing worth reporting."""
+    from triage.app import load_analyzer as load
 
-        return load(Settings_()), None
-    except Exception:  # noqa: BLE001 - no usable model in the tree yet
-        from tests.fakes import analyzer
-
-        return analyzer(), "tests.fakes:analyzer"
+    return load(Settings_()), None
 
 
 def Settings_() -> Any:
@@ -89,7 +84,7 @@ def run_service(
         )
         for line in log.read_text().splitlines():
             event = json.loads(line) if line.startswith("{") else {}
-            at = event.get("timestamp")
+            at = str(event.get("timestamp"))
             if event.get("event") == "first batch received" and start is None:
                 start = datetime.fromisoformat(at).timestamp()
             if event.get("event") == "batch committed" and event["consumed"] >= n:
@@ -127,8 +122,13 @@ async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
                 continue
             start = start or time.perf_counter()
             docs = [
-                {"_id": f"{r.partition}:{r.offset}", "raw": r.value, "status": "copied",
-                 "department": None, "received_day": "2026-11-26"}
+                {
+                    "_id": f"{r.partition}:{r.offset}",
+                    "raw": r.value,
+                    "status": "copied",
+                    "department": None,
+                    "received_day": "2026-11-26",
+                }
                 for r in records
             ]
             futures = [

@@ -37,17 +37,6 @@ def say(*parts: object, flush: bool = True) -> None:
         sys.stdout.flush()
 
 
-def default_analyzer() -> str | None:
-    """The real model when it is in the tree; until then the test fake stands in."""
-    try:
-        from triage.app import load_analyzer
-
-        load_analyzer(Settings.from_env())
-    except Exception:  # noqa: BLE001 - no usable model yet, whatever the reason
-        return "tests.fakes:analyzer"
-    return None
-
-
 async def summary(settings: Settings) -> str:
     store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=2_000)
     try:
@@ -56,11 +45,14 @@ async def summary(settings: Settings) -> str:
         return f"(MongoDB not answering: {type(exc).__name__})"
     finally:
         await store.close()
-    routed = ", ".join(f"{k} {v}" for k, v in sorted(counts.routed.items())) or "none yet"
-    return (
-        f"tickets {counts.tickets}: routed {sum(counts.routed.values())} ({routed}); "
-        f"review {counts.review}; dead letters {counts.deadletters}"
+    head = (
+        f"tickets {counts.tickets}: routed {sum(counts.routed.values())}, "
+        f"in review {counts.review}, dead letters {counts.deadletters}"
     )
+    # Four departments a line keeps the per-department figures readable in a terminal.
+    cells = [f"{k:<22}{v:>4}" for k, v in sorted(counts.routed.items())]
+    rows = ["    " + "  ".join(cells[i : i + 4]) for i in range(0, len(cells), 4)]
+    return "\n".join([head, *rows])
 
 
 ROLES = (
@@ -96,7 +88,7 @@ def local_tokens(path: Path) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=5.0)
-    parser.add_argument("--analyzer", default=default_analyzer())
+    parser.add_argument("--analyzer", default=None, help="MODULE:FUNCTION (default: the model)")
     args = parser.parse_args()
     settings = Settings.from_env()
     local = stack.Stack.from_env(ROOT)
@@ -125,8 +117,12 @@ def main() -> int:
         for who, token in tokens.items():
             say(f"         {who:<14} {token}")
         say(f"service log {log_path}; Ctrl-C to stop")
+        last = ""
         while service.poll() is None:
-            say(time.strftime("%H:%M:%S"), asyncio.run(summary(settings)), flush=True)
+            now = asyncio.run(summary(settings))
+            if now != last:  # a quiet screen when nothing moves
+                say(time.strftime("%H:%M:%S"), now, flush=True)
+                last = now
             time.sleep(args.interval)
         say(f"the service exited with code {service.returncode}; see {log_path}")
     except KeyboardInterrupt:
