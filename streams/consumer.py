@@ -31,6 +31,20 @@ __all__ = ["Backoff", "Observer", "TicketConsumer"]
 log = structlog.get_logger("streams.consumer")
 
 
+def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
+    """A member of `group_id` that commits by hand, after the work is done."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        client_id=f"{group_id}-consumer",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+
+
 class Backoff:
     """0.5 s doubling to 10 s; reset after a success."""
 
@@ -99,16 +113,7 @@ class TicketConsumer:
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=settings.group_id,
-            client_id=f"{settings.group_id}-consumer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=settings.session_timeout_ms,
-            heartbeat_interval_ms=settings.heartbeat_interval_ms,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
+        self._consumer = group_consumer(settings, settings.group_id)
 
     @property
     def assignment(self) -> set[TopicPartition]:

@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.batch import Message
-from streams.consumer import Backoff
+from streams.consumer import Backoff, group_consumer
 from streams.deadletter import dead_letter
 from streams.exceptions import StreamsError
 from streams.producer import Producer
@@ -118,15 +118,7 @@ class EventConsumer:
         self.refused = 0
         self._sleep = sleep
         self._stopping = asyncio.Event()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            group_id=settings.events_group_id,
-            client_id=f"{settings.events_group_id}-consumer",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=settings.session_timeout_ms,
-            heartbeat_interval_ms=settings.heartbeat_interval_ms,
-        )
+        self._consumer = group_consumer(settings, settings.events_group_id)
 
     def stop(self) -> None:
         self._stopping.set()

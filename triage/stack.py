@@ -430,6 +430,7 @@ def _jars_current(libs: Path, digest: str) -> bool:
 
 def kafka_jars_ready(root: Path) -> bool:
     """Whether ``ensure_kafka_jars`` would return at once, without running Maven."""
+    root = root.resolve()  # Maven resolves a relative output folder against the pom's folder
     pom = root / "deploy" / "kafka" / "pom.xml"
     if not pom.is_file():
         return False
