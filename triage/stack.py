@@ -430,7 +430,6 @@ def _jars_current(libs: Path, digest: str) -> bool:
 
 def kafka_jars_ready(root: Path) -> bool:
     """Whether ``ensure_kafka_jars`` would return at once, without running Maven."""
-    root = root.resolve()  # Maven resolves a relative output folder against the pom's folder
     pom = root / "deploy" / "kafka" / "pom.xml"
     if not pom.is_file():
         return False
@@ -443,6 +442,7 @@ def ensure_kafka_jars(root: Path) -> Path:
     The folder is stamped with a digest of the pom, so a version change in the pom fetches
     afresh instead of mixing two Kafka versions on one classpath.
     """
+    root = root.resolve()  # Maven resolves a relative output folder against the pom's folder
     pom = root / "deploy" / "kafka" / "pom.xml"
     if not pom.is_file():
         raise StackError(f"{pom} is missing: it is the recipe for the Kafka broker jars")
