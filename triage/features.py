@@ -276,3 +276,11 @@ class FeatureSet:
     def term(self, column: int) -> str:
         part, col = self.locate(column)
         return part.term(col)
+
+    def terms(self) -> list[str]:
+        """Every column's term, in column order; built once, on first use (evidence)."""
+        cached: list[str] | None = self.__dict__.get("_terms")
+        if cached is None:
+            cached = [p.term(c) for p in self.parts for c in range(p.size)]
+            object.__setattr__(self, "_terms", cached)
+        return cached

@@ -77,36 +77,51 @@ class Model:
         proba = self.calibrator(self.decision_scores(x))
         k = min(k, len(self.labels))
         order = np.argsort(-proba, axis=1)[:, :k]
-        out = []
-        for i, doc in enumerate(docs):
-            top = tuple(LabelScore(self.labels[j], round(float(proba[i, j]), 6)) for j in order[i])
-            evidence = self._evidence(x, i, int(order[i, 0]), doc, n_evidence) if n_evidence else ()
-            out.append(Prediction(top=top, evidence=evidence, model_version=self.version))
-        return out
+        top_p = np.take_along_axis(proba, order, axis=1).round(6).tolist()
+        evidence = self._evidence(x, order[:, 0], docs, n_evidence) if n_evidence else None
+        return [
+            Prediction(
+                top=tuple(LabelScore(self.labels[j], p) for j, p in zip(o, ps, strict=True)),
+                evidence=evidence[i] if evidence else (),
+                model_version=self.version,
+            )
+            for i, (o, ps) in enumerate(zip(order.tolist(), top_p, strict=True))
+        ]
 
     def _evidence(
-        self, x: sp.csr_matrix, row: int, label: int, doc: TicketText, n: int
-    ) -> tuple[Evidence, ...]:
-        """The phrases of this ticket whose n-grams added most to the top label's score."""
-        lo, hi = x.indptr[row], x.indptr[row + 1]
-        cols = x.indices[lo:hi]
-        contrib = x.data[lo:hi] * self.coef[label, cols]
+        self, x: sp.csr_matrix, labels: npt.NDArray[np.intp], docs: Sequence[TicketText], n: int
+    ) -> list[tuple[Evidence, ...]]:
+        """Per ticket, the phrases whose n-grams added most to its top label's score.
+
+        Contributions of the whole batch are computed in one numpy expression; only picking
+        each ticket's few best and merging them into phrases runs per ticket.
+        """
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        contrib = x.data * self.coef[labels[rows], x.indices]
         m = n * _CANDIDATES_PER_TERM
-        best = np.argpartition(-contrib, m)[:m] if len(contrib) > m else np.arange(len(contrib))
-        terms = [
-            (self.features.term(int(cols[b])), float(contrib[b])) for b in best if contrib[b] > 0
-        ]
-        return merge_evidence(terms, doc, n)
+        terms = self.features.terms()
+        bounds = x.indptr.tolist()
+        out = []
+        for i, doc in enumerate(docs):
+            lo, hi = bounds[i], bounds[i + 1]
+            seg = contrib[lo:hi]
+            best = np.argpartition(seg, -m)[-m:] if hi - lo > m else np.arange(hi - lo)
+            picked = zip(x.indices[lo:hi][best].tolist(), seg[best].tolist(), strict=True)
+            out.append(merge_evidence([(terms[c], w) for c, w in picked if w > 0], doc, n))
+        return out
 
 
 def merge_evidence(
     terms: Sequence[tuple[str, float]], doc: TicketText, n: int
 ) -> tuple[Evidence, ...]:
     """Overlapping n-grams ("噪音", "音扰", "扰民") become one phrase ("噪音扰民") with their summed
-    weight, so an agent sees words rather than fragments; spans say where to highlight."""
+    weight, so an agent sees words rather than fragments; spans say where to highlight.
+
+    A phrase weighs what its n-grams add up to where it first occurs; further occurrences only
+    add spans, since the score counted each n-gram once per ticket anyway.
+    """
     weights: dict[str, float] = {}
     spans: dict[str, list[Span]] = {}
-    counted: dict[str, set[int]] = {}
     fields: tuple[tuple[Field, str], ...] = (("title", doc.title), ("body", doc.body))
     for fld, text in fields:
         hits: list[tuple[int, int, int]] = []  # start, end, term index
@@ -118,19 +133,22 @@ def merge_evidence(
         if not hits:
             continue
         hits.sort()
-        g_start, g_end, members = hits[0][0], hits[0][1], {hits[0][2]}
-        for start, end, t in [*hits[1:], (len(text) + 1, 0, -1)]:  # sentinel flushes the last
+        hits.append((len(text) + 1, 0, 0))  # a sentinel that closes the last phrase
+        g_start, g_end, members = hits[0][0], hits[0][1], 1 << hits[0][2]
+        for start, end, t in hits[1:]:
             if start < g_end:
-                members.add(t)
+                members |= 1 << t
                 g_end = max(g_end, end)
                 continue
             phrase = text[g_start:g_end]
-            seen = counted.setdefault(phrase, set())
-            weights[phrase] = weights.get(phrase, 0.0) + sum(terms[m][1] for m in members - seen)
-            seen |= members  # a term repeated in the same phrase counts once
-            spans.setdefault(phrase, []).append(Span(fld, g_start, g_end))
-            g_start, g_end, members = start, end, {t}
-    ranked = sorted(weights, key=lambda p: -weights[p])[:n]
+            span = Span(fld, g_start, g_end)
+            if phrase in spans:
+                spans[phrase].append(span)
+            else:
+                spans[phrase] = [span]
+                weights[phrase] = sum(w for j, (_, w) in enumerate(terms) if members >> j & 1)
+            g_start, g_end, members = start, end, 1 << t
+    ranked = sorted(weights, key=weights.__getitem__, reverse=True)[:n]
     return tuple(
         Evidence(term=p, weight=round(weights[p], 4), spans=tuple(spans[p])) for p in ranked
     )
