@@ -103,6 +103,9 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+_DISTRICT_CACHE_SIZE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class Registry:
     """A validated set of departments and districts; constructing one checks every rule."""
@@ -119,6 +122,10 @@ class Registry:
     )
     _district_by_code: dict[str, District] = field(init=False, repr=False, compare=False)
     _aliases: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    # Locations repeat (the same estates, roads and towns); scanning every alias is not free.
+    _district_cache: dict[str, str | None] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(sorted(self.labels)))
@@ -346,6 +353,15 @@ class Registry:
         """The district named in free text, by the longest alias found (earliest on a tie)."""
         if not location:
             return None
+        cache = self._district_cache
+        if location in cache:
+            return cache[location]
+        if len(cache) >= _DISTRICT_CACHE_SIZE:
+            cache.clear()
+        cache[location] = found = self._find_district(location)
+        return found
+
+    def _find_district(self, location: str) -> str | None:
         text = _fold(location)
         best: tuple[int, int, str] | None = None
         for alias, district in self._aliases:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from triage.departments import Registry
@@ -31,7 +32,7 @@ class Suggestion:
     department: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: `to_json` caches its answer on the instance
 class Decision:
     """Where one ticket goes and why; the same input and model always give the same id."""
 
@@ -48,6 +49,14 @@ class Decision:
     district: str | None
 
     def to_json(self) -> dict[str, object]:
+        """The decision as stored and as published (built once: both need it per ticket).
+
+        Callers must not mutate the result; they copy it when they add to it.
+        """
+        return self._json
+
+    @cached_property
+    def _json(self) -> dict[str, object]:
         return {
             "decision_id": self.decision_id,
             "kind": self.kind,
