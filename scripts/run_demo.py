@@ -85,7 +85,15 @@ def local_tokens(path: Path) -> dict[str, str]:
     return out
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, and SIGTERM too, end the demo the same way: stop what it started. SIGINT is set
+    # explicitly because a shell starts background jobs with it ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--analyzer", default=None, help="MODULE:FUNCTION (default: the model)")
