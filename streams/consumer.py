@@ -45,6 +45,23 @@ def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
     )
 
 
+async def fetch_unless_stopped(
+    consumer: AIOKafkaConsumer, stopping: asyncio.Event, *, timeout_ms: int, max_records: int
+) -> dict[TopicPartition, list[Message]] | None:
+    """The next records by partition, or None once `stopping` is set before they arrive."""
+    fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=timeout_ms, max_records=max_records))
+    stopped = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not fetch.done():
+        fetch.cancel()
+        return None
+    return {
+        tp: [Message(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
+        for tp, records in fetch.result().items()
+    }
+
+
 class Backoff:
     """0.5 s doubling to 10 s; reset after a success."""
 
@@ -142,23 +159,15 @@ class TicketConsumer:
             await pending
 
     async def _step(self) -> None:
-        fetch = asyncio.ensure_future(
-            self._consumer.getmany(
-                timeout_ms=self.settings.batch_linger_ms + 1000,
-                max_records=self.settings.batch_size,
-            )
+        fetched = await fetch_unless_stopped(
+            self._consumer,
+            self._stopping,
+            timeout_ms=self.settings.batch_linger_ms + 1000,
+            max_records=self.settings.batch_size,
         )
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not fetch.done():
-            fetch.cancel()
+        if fetched is None:
             return
-        messages = [
-            Message(r.topic, r.partition, r.offset, r.key, r.value)
-            for records in fetch.result().values()
-            for r in records
-        ]
+        messages = [m for batch in fetched.values() for m in batch]
         if not messages:
             await self._drain()
             return

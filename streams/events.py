@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.batch import Message
-from streams.consumer import Backoff, group_consumer
+from streams.consumer import Backoff, fetch_unless_stopped, group_consumer
 from streams.deadletter import dead_letter
 from streams.exceptions import StreamsError
 from streams.producer import Producer
@@ -134,17 +134,13 @@ class EventConsumer:
             log.info("events consumer stopped", applied=self.applied, refused=self.refused)
 
     async def _step(self) -> None:
-        fetch = asyncio.ensure_future(self._consumer.getmany(timeout_ms=1000, max_records=100))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not fetch.done():
-            fetch.cancel()
-            return
-        for tp, records in fetch.result().items():
-            for r in records:
-                await self._apply(Message(r.topic, r.partition, r.offset, r.key, r.value))
-            await self._commit({tp: records[-1].offset + 1})
+        fetched = await fetch_unless_stopped(
+            self._consumer, self._stopping, timeout_ms=1000, max_records=100
+        )
+        for tp, messages in (fetched or {}).items():
+            for msg in messages:
+                await self._apply(msg)
+            await self._commit({tp: messages[-1].offset + 1})
 
     async def _apply(self, msg: Message) -> None:
         backoff = Backoff()
