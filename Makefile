@@ -21,6 +21,7 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -40,7 +41,7 @@ bench: install
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install
-	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --activate
+	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --repeats 5 --activate
 
 stack-up: install
 	$(VENV)/bin/triage stack up

@@ -42,10 +42,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also cross-validate word, char and char+word features and report them",
     )
     p.add_argument(
+        "--repeats",
+        type=_repeats,
+        default=1,
+        metavar="N",
+        help="repeat the cross-validation with N fold seeds and report the spread of macro-F1",
+    )
+    p.add_argument(
         "--activate",
         action="store_true",
         help="make the new model the active one (writes ACTIVE in the models folder)",
     )
+
+
+def _repeats(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 20:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count from 1 to 20")
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = TrainConfig.load(args.config)
-        steps = 4 + cfg.folds + (3 * cfg.folds if args.compare else 0)
+        steps = 4 + cfg.folds * (args.repeats + (3 if args.compare else 0))
         started = time.perf_counter()
         with tqdm(total=steps, desc="train", unit="step", file=sys.stderr) as bar:
 
@@ -66,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 args.out,
                 cfg,
                 compare=args.compare,
+                repeats=args.repeats,
                 progress=progress,
                 models_dir=args.models_dir,
             )
@@ -81,6 +99,12 @@ def run(args: argparse.Namespace) -> int:
         f"  {cfg.folds}-fold CV: macro-F1 {cv['macro_f1']}  accuracy {cv['accuracy']}  "
         f"ECE {cv['calibration']['ece']}"
     )
+    if "repeated" in cv:
+        r = cv["repeated"]
+        print(
+            f"  over {len(r['seeds'])} fold seeds: macro-F1 {r['mean']} +/- {r['sd']} "
+            f"(min {r['min']}, max {r['max']})"
+        )
     if metrics["holdout"]:
         print(f"  hold-out ({metrics['holdout']['n']}): macro-F1 {metrics['holdout']['macro_f1']}")
     print(f"  coverage at precision {cfg.target_precision}: {metrics['coverage']['coverage']:.1%}")

@@ -42,6 +42,11 @@ def classification_scores(y: Labels, proba: Proba, labels: Sequence[str]) -> dic
     }
 
 
+def macro_f1(y: Labels, pred: Labels, n_labels: int) -> float:
+    """Unweighted mean F1 over labels `0..n_labels-1`, unrounded."""
+    return float(f1_score(y, pred, labels=list(range(n_labels)), average="macro", zero_division=0))
+
+
 def reliability(y: Labels, proba: Proba, bins: int) -> dict[str, Any]:
     """Expected calibration error of the top label, and the table a reliability plot draws."""
     conf = proba.max(axis=1)

@@ -123,6 +123,12 @@ def model_card(manifest: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
         f"- macro-F1 **{cv['macro_f1']}**, accuracy {cv['accuracy']}, "
         f"expected calibration error {cv['calibration']['ece']}",
     ]
+    if "repeated" in cv:
+        r = cv["repeated"]
+        lines.append(
+            f"- the same cross-validation with {len(r['seeds'])} fold seeds: macro-F1 "
+            f"{r['mean']} +/- {r['sd']} (min {r['min']}, max {r['max']})"
+        )
     if hold:
         lines.append(
             f"- stratified hold-out ({hold['n']} examples, model trained on the rest): "

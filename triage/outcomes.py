@@ -111,9 +111,7 @@ def transition(
         if not reason or not reason.strip():
             raise OutcomeInvalid("a return needs a reason", field="reason")
         if suggested is not None and suggested not in known_departments:
-            raise OutcomeInvalid(
-                f"unknown department {suggested!r}", field="suggested_department"
-            )
+            raise OutcomeInvalid(f"unknown department {suggested!r}", field="suggested_department")
     if event_type == "reassign":
         if target is None:
             raise OutcomeInvalid("a reassignment must name the department", field="department")

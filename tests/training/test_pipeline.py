@@ -94,3 +94,30 @@ def test_train_command_reports_bad_input_file(
     bad.write_text('{"body": "a", "label": "x"}\n{oops\n', "utf-8")
     assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
     assert f"{bad}:2: invalid JSON" in capsys.readouterr().err
+
+
+def test_train_command_repeats_cross_validation_over_fold_seeds(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--repeats 3 reports macro-F1 per fold seed, its spread, in metrics.json and the card."""
+    out = tmp_path / "m"
+    assert main(["train", "--data", str(corpus), "--out", str(out), "--repeats", "3"]) == 0
+    assert "over 3 fold seeds: macro-F1" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    repeated = metrics["cv"]["repeated"]
+    seed = metrics["config"]["seed"]
+    assert repeated["seeds"] == [seed, seed + 1, seed + 2]
+    assert len(repeated["macro_f1"]) == 3
+    assert repeated["macro_f1"][0] == metrics["cv"]["macro_f1"]  # the configured seed's run
+    assert repeated["min"] <= repeated["mean"] <= repeated["max"]
+    assert "with 3 fold seeds" in (out / "MODEL_CARD.md").read_text("utf-8")
+
+
+@pytest.mark.parametrize("value", ["0", "21", "two"])
+def test_train_command_refuses_a_bad_repeat_count(
+    corpus: Path, tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--data", str(corpus), "--out", str(tmp_path / "m"), "--repeats", value])
+    assert exit_.value.code == 2
+    assert "--repeats" in capsys.readouterr().err
