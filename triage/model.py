@@ -122,6 +122,7 @@ def merge_evidence(
     """
     weights: dict[str, float] = {}
     spans: dict[str, list[Span]] = {}
+    term_weights = [w for _, w in terms]
     fields: tuple[tuple[Field, str], ...] = (("title", doc.title), ("body", doc.body))
     for fld, text in fields:
         hits: list[tuple[int, int, int]] = []  # start, end, term index
@@ -146,9 +147,19 @@ def merge_evidence(
                 spans[phrase].append(span)
             else:
                 spans[phrase] = [span]
-                weights[phrase] = sum(w for j, (_, w) in enumerate(terms) if members >> j & 1)
+                weights[phrase] = _member_weight(members, term_weights)
             g_start, g_end, members = start, end, 1 << t
     ranked = sorted(weights, key=weights.__getitem__, reverse=True)[:n]
     return tuple(
         Evidence(term=p, weight=round(weights[p], 4), spans=tuple(spans[p])) for p in ranked
     )
+
+
+def _member_weight(members: int, term_weights: Sequence[float]) -> float:
+    """The summed weight of the terms whose bits are set in `members` (usually one to three)."""
+    total = 0.0
+    while members:
+        low = members & -members
+        total += term_weights[low.bit_length() - 1]
+        members ^= low
+    return total
