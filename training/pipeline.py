@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.model_selection import train_test_split
 
 from training.config import TrainConfig
@@ -75,7 +76,11 @@ def cross_validate(data: Dataset, cfg: TrainConfig, progress: Progress) -> tuple
 
 
 def repeated_cv(
-    data: Dataset, cfg: TrainConfig, scores: Any, repeats: int, progress: Progress
+    data: Dataset,
+    cfg: TrainConfig,
+    scores: npt.NDArray[np.float32],
+    repeats: int,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Macro-F1 of the same cross-validation with `repeats` different fold seeds.
 
