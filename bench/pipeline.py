@@ -96,14 +96,19 @@ def run_service(
     return {"tickets_per_s": n / (end - start), "rss_mb": peak / 1024, "seconds": end - start}
 
 
-async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
-    consumer = AIOKafkaConsumer(
+def tickets_consumer(bootstrap: str, group_id: str) -> AIOKafkaConsumer:
+    """A fresh group reading the replayed tickets from the start, committing by hand."""
+    return AIOKafkaConsumer(
         f"{PREFIX}.tickets",
         bootstrap_servers=bootstrap,
-        group_id="bench-ceiling",
+        group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
+
+
+async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
+    consumer = tickets_consumer(bootstrap, "bench-ceiling")
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True
     )
@@ -147,13 +152,7 @@ async def run_ceiling(bootstrap: str, mongo: str, n: int) -> float:
 
 
 async def run_naive(bootstrap: str, mongo: str, n: int, analyzer: Analyzer) -> float:
-    consumer = AIOKafkaConsumer(
-        f"{PREFIX}.tickets",
-        bootstrap_servers=bootstrap,
-        group_id="bench-naive",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    consumer = tickets_consumer(bootstrap, "bench-naive")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo)
     coll = client["bench_naive"]["tickets"]

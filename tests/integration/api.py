@@ -160,15 +160,20 @@ class Api:
         return [await self.store.get(r.ticket_id) for r in plan.records]
 
 
-def api_settings(kafka: KafkaServer, mongo: MongoServer, tmp: Path, **kw: Any) -> Settings:
+def api_settings(
+    kafka: KafkaServer, mongo: MongoServer, tmp: Path | None = None, **kw: Any
+) -> Settings:
+    """Settings on the test servers with a fresh database and topic prefix; models from `tmp`
+    when given, else the project's models folder."""
     prefix = f"api{uuid.uuid4().hex[:8]}"
+    if tmp is not None:
+        kw["models_dir"] = tmp
     return Settings(
         kafka_bootstrap=kafka.bootstrap,
         mongodb_uri=mongo.uri,
         db=prefix,
         topic_prefix=prefix,
         group_id=f"triage-{prefix}",
-        models_dir=tmp,
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
         **kw,
