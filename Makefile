@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Python packages, then the Apache Kafka broker jars from Maven Central (cached in var/kafka).
 install: $(VENV)/.installed
-	$(PY) -c "from pathlib import Path; from triage.stack import ensure_kafka_jars; ensure_kafka_jars(Path('.'))"
+	$(PY) -c "from pathlib import Path; from triage.adapters.stack import ensure_kafka_jars; ensure_kafka_jars(Path('.'))"
 
 run: install
 	$(PY) scripts/run_demo.py

@@ -1,9 +1,10 @@
 """Latency of `POST /v1/suggest` under open-loop load, with the consumer working meanwhile.
 
-Starts Kafka and SecantusDB (triage.stack, free ports) and a `triage serve` subprocess (HTTP
-and consumer), keeps a trickle of tickets flowing into `hotline.tickets`, and from this
-process sends suggestions on a fixed schedule, never waiting for earlier answers, so a slow
-response cannot hide the queueing it causes: latency is measured from the scheduled send time.
+Starts Kafka and SecantusDB (triage.adapters.stack, free ports) and a `triage serve`
+subprocess (HTTP and consumer), keeps a trickle of tickets flowing into `hotline.tickets`,
+and from this process sends suggestions on a fixed schedule, never waiting for earlier
+answers, so a slow response cannot hide the queueing it causes: latency is measured from
+the scheduled send time.
 
   steady phase   --rate (200) requests per second for --seconds (30): p50_ms, p99_ms, errors
   step phase     rates rising in --step-seconds steps; max_rps = highest rate held with
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.integration.service import ticket_lines  # noqa: E402
-from triage import stack  # noqa: E402
+from triage.adapters import stack  # noqa: E402
 
 PREFIX = "benchapi"
 TOKEN = "bench-agent-token-0123456789"  # noqa: S105 - a throwaway token for this run
@@ -44,8 +45,8 @@ P99_LIMIT_MS = 50.0
 def model_spec() -> str | None:
     """The real model when it loads, else the test fake (reported as such)."""
     try:
-        from triage.app import load_analyzer
-        from triage.settings import Settings
+        from triage.core.settings import Settings
+        from triage.service.app import load_analyzer
 
         load_analyzer(Settings())
     except Exception:  # noqa: BLE001 - no usable model in the tree
@@ -194,7 +195,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     break
         held = [s["rate"] for s in steps if not s["errors"] and s["p99_ms"] < P99_LIMIT_MS]
         return {
-            "classifier": spec or "triage.model (active)",
+            "classifier": spec or "triage.core.model (active)",
             "rate": args.rate,
             "seconds": args.seconds,
             "p50_ms": steady["p50_ms"],

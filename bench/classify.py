@@ -42,8 +42,8 @@ def bench_model(model_dir: Path | None, rows: list[dict[str, Any]]) -> dict[str,
     import numpy as np
     import psutil
 
-    from triage.artifact import load_model
-    from triage.text import prepare
+    from triage.adapters.artifact import load_model
+    from triage.core.text import prepare
 
     proc = psutil.Process()
     before = proc.memory_info().rss
@@ -80,7 +80,7 @@ def bench_training(rows: list[dict[str, Any]]) -> float:
 
     from training.config import TrainConfig
     from training.fit import fit_linear
-    from triage.text import prepare
+    from triage.core.text import prepare
 
     labelled = [r for r in rows if r["label"]]
     labels = sorted({r["label"] for r in labelled})

@@ -1,6 +1,6 @@
 """Throughput of the streaming pipeline: 20,000 tickets through 6 partitions.
 
-Measures, in one run on servers it starts itself (triage.stack, free ports):
+Measures, in one run on servers it starts itself (triage.adapters.stack, free ports):
   tickets_per_s             `triage serve` end to end: first consume to last commit
   ceiling_tickets_per_s     consume, bulk-insert and produce the same records, no classification
   naive_tickets_per_s       one message at a time: classify, insert_one, produce, commit (subset)
@@ -36,23 +36,23 @@ from streams.codec import Ticket, decode_ticket  # noqa: E402
 from streams.replay import replay  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 from tests.integration.service import ticket_lines  # noqa: E402
-from triage import stack  # noqa: E402
-from triage.departments import load_registry  # noqa: E402
-from triage.settings import Topics  # noqa: E402
-from triage.store import TICKET_INDEXES  # noqa: E402
+from triage.adapters import stack  # noqa: E402
+from triage.adapters.registry_file import load_registry  # noqa: E402
+from triage.adapters.store import TICKET_INDEXES  # noqa: E402
+from triage.core.settings import Topics  # noqa: E402
 
 PREFIX = "bench"
 
 
 def load_analyzer() -> tuple[Analyzer, str | None]:
     """The active model: a benchmark of a stand-in would measure nothing worth reporting."""
-    from triage.app import load_analyzer as load
+    from triage.service.app import load_analyzer as load
 
     return load(Settings_()), None
 
 
 def Settings_() -> Any:
-    from triage.settings import Settings
+    from triage.core.settings import Settings
 
     return Settings.from_env()
 
@@ -205,7 +205,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "n": args.n,
             "partitions": 6,
-            "classifier": spec or "triage.model",
+            "classifier": spec or "triage.core.model",
             **service,
             "ceiling_tickets_per_s": await run_ceiling(bootstrap, uri, args.n),
             "naive_tickets_per_s": await run_naive(bootstrap, uri, args.naive, analyzer),

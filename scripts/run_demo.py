@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from triage import stack  # noqa: E402
-from triage.settings import Settings  # noqa: E402
-from triage.store import MongoTicketStore  # noqa: E402
+from triage.adapters import stack  # noqa: E402
+from triage.adapters.store import MongoTicketStore  # noqa: E402
+from triage.core.settings import Settings  # noqa: E402
 
 TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
 

@@ -19,11 +19,11 @@ import structlog
 from streams.codec import Ticket, decode_ticket, encode
 from streams.deadletter import dead_letter
 from streams.producer import Outgoing, Producer
-from triage.departments import Registry
-from triage.domain import Classifier, Prediction, TicketText
-from triage.routing import Decision, content_hash, decide
-from triage.settings import Settings
-from triage.store import DeadLetterRecord, TicketRecord, TicketStore
+from triage.adapters.store import DeadLetterRecord, TicketRecord, TicketStore
+from triage.core.departments import Registry
+from triage.core.domain import Classifier, Prediction, TicketText
+from triage.core.routing import Decision, content_hash, decide
+from triage.core.settings import Settings
 
 __all__ = ["Analyzer", "Message", "Plan", "Stats", "deliver", "plan_batch"]
 

@@ -21,10 +21,10 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
 from streams.exceptions import StreamsError
 from streams.producer import Producer
-from triage.departments import Registry
-from triage.errors import StoreError
-from triage.settings import Settings
-from triage.store import TicketStore
+from triage.adapters.store import TicketStore
+from triage.core.departments import Registry
+from triage.core.errors import StoreError
+from triage.core.settings import Settings
 
 __all__ = ["Backoff", "Observer", "TicketConsumer"]
 
@@ -77,7 +77,7 @@ class Backoff:
 
 
 class Observer(Protocol):
-    """What the loop reports for monitoring (``triage.metrics.Metrics`` is the real one)."""
+    """What the loop reports for monitoring (``triage.service.metrics.Metrics`` is the real one)."""
 
     def batch_committed(self, plan: Plan, seconds: float) -> None: ...
     def partition_lag(self, topic: str, partition: int, lag: int) -> None: ...

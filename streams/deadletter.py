@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.producer import Outgoing
-from triage.store import DeadLetterRecord
+from triage.adapters.store import DeadLetterRecord
 
 __all__ = ["dead_letter"]
 

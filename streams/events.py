@@ -22,12 +22,12 @@ from streams.consumer import Backoff, fetch_unless_stopped, group_consumer
 from streams.deadletter import dead_letter
 from streams.exceptions import StreamsError
 from streams.producer import Producer
-from triage.departments import Registry
-from triage.errors import StoreError
-from triage.outcome_handler import EventIn, handle_event
-from triage.outcomes import Actor, OutcomeError
-from triage.settings import Settings
-from triage.store import TicketStore
+from triage.adapters.outcome_handler import EventIn, handle_event
+from triage.adapters.store import TicketStore
+from triage.core.departments import Registry
+from triage.core.errors import StoreError
+from triage.core.outcomes import Actor, OutcomeError
+from triage.core.settings import Settings
 
 __all__ = ["EventConsumer", "actor_of", "apply_message"]
 

@@ -8,7 +8,7 @@ TriageError
 
 from __future__ import annotations
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 
 
 class StreamsError(TriageError):

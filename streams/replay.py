@@ -15,8 +15,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from streams.codec import loads_ticket_id
-from triage.errors import SettingsError
-from triage.settings import Settings
+from triage.core.errors import SettingsError
+from triage.core.settings import Settings
 
 __all__ = ["add_arguments", "read_lines", "replay", "run"]
 

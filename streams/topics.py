@@ -7,8 +7,8 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from triage.departments import Registry
-from triage.settings import Topics
+from triage.core.departments import Registry
+from triage.core.settings import Topics
 
 __all__ = ["TICKET_PARTITIONS", "ensure_topics", "topic_names"]
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from streams.batch import Analyzer
-from triage.domain import Evidence, LabelScore, Prediction, Span, TicketText
+from triage.core.domain import Evidence, LabelScore, Prediction, Span, TicketText
 
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "城乡建设": ("路灯", "下水道", "物业", "施工", "违建", "装修", "电梯", "楼"),

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from triage import stack
-from triage.stack import ServerProcess
+from triage.adapters import stack
+from triage.adapters.stack import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from training.config import TrainConfig
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

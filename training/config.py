@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
 FEATURE_KINDS = ("char", "word", "char+word")

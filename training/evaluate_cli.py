@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from training.loaders import load_examples
     from training.pipeline import evaluate
-    from triage.artifact import load_model
+    from triage.adapters.artifact import load_model
 
     try:
         result = evaluate(load_model(args.model), load_examples(args.data))

@@ -17,9 +17,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from training.config import TrainConfig
-from triage.domain import TicketText
-from triage.features import CharNgrams, FeatureSet, Featurizer, WordNgrams
-from triage.model import Calibrator, Matrix, Model
+from triage.core.domain import TicketText
+from triage.core.features import CharNgrams, FeatureSet, Featurizer, WordNgrams
+from triage.core.model import Calibrator, Matrix, Model
 
 Labels = npt.NDArray[np.int64]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from triage.errors import TriageError
+from triage.core.errors import TriageError
 
 TITLE = ("title", "留言主题", "主题", "标题")
 BODY = ("body", "留言详情", "详情", "内容", "text")

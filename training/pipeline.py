@@ -28,10 +28,10 @@ from training.metrics import (
     reliability,
 )
 from training.report import model_card, write_metrics, write_plots
-from triage.artifact import save_model
-from triage.domain import TicketText
-from triage.model import Model, softmax
-from triage.text import prepare
+from triage.adapters.artifact import save_model
+from triage.core.domain import TicketText
+from triage.core.model import Model, softmax
+from triage.core.text import prepare
 
 Progress = Callable[[str], None]
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "jieba", "jieba_fast")

@@ -101,7 +101,7 @@ def model_card(manifest: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
         f"- files: {', '.join(metrics['data']['files'])}",
         f"- examples: {metrics['data']['n']}; data hash (sha256 of the masked text and labels): "
         f"`{metrics['data']['sha256'][:16]}`",
-        "- text was normalised and personal data masked before training (triage.text.prepare)",
+        "- text was normalised and personal data masked before training (triage.core.text.prepare)",
         "",
         "| label | examples |",
         "|---|---|",

@@ -21,13 +21,14 @@ from streams.producer import KafkaProducer
 from tests.fakes import analyzer as fake_analyzer
 from tests.integration.service import ticket_lines
 from tests.servers import KafkaServer, MongoServer
-from triage.activation import FolderCatalog
-from triage.api import _stats_module
-from triage.api.auth import Principal, TokenSet
-from triage.api.openapi import document
-from triage.app import STORE, create_app
-from triage.departments import load_registry
-from triage.settings import Settings
+from triage.adapters.activation import FolderCatalog
+from triage.adapters.registry_file import load_registry
+from triage.core.settings import Settings
+from triage.service.api import stats as stats_api
+from triage.service.api.auth import Principal, TokenSet
+from triage.service.api.openapi import document
+from triage.service.app import create_app
+from triage.service.keys import STORE
 
 TOKENS = {
     "agent": "agent-token-000000000001",
@@ -183,10 +184,7 @@ def api_settings(
 @pytest.fixture(scope="session")
 def spec_checker() -> SpecChecker:
     """The OpenAPI document the app serves, as one checker for the whole session."""
-    stats = _stats_module()
-    return SpecChecker(
-        document(getattr(stats, "OPENAPI_PATHS", None), getattr(stats, "OPENAPI_SCHEMAS", None))
-    )
+    return SpecChecker(document(stats_api.OPENAPI_PATHS, stats_api.OPENAPI_SCHEMAS))
 
 
 async def start_api(

@@ -22,8 +22,8 @@ from pymongo import AsyncMongoClient
 from streams.replay import replay
 from streams.topics import topic_names
 from tests.servers import KafkaServer, MongoServer
-from triage.departments import load_registry
-from triage.settings import Topics
+from triage.adapters.registry_file import load_registry
+from triage.core.settings import Topics
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = str(ROOT / ".venv" / "bin" / "triage")

@@ -14,7 +14,7 @@ from tests.integration.api import (
     start_api,
 )
 from tests.servers import KafkaServer, MongoServer
-from triage.app import MODEL
+from triage.service.keys import MODEL
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ async def test_activation_refusals(api: Api) -> None:
     (broken / "manifest.json").write_text("{}")
 
     def refuse(path: Path) -> object:
-        from triage.artifact import ArtifactError
+        from triage.adapters.artifact import ArtifactError
 
         raise ArtifactError(path, "weights.npz is missing")
 

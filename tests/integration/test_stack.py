@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from tests.servers import KafkaServer, MongoServer
-from triage import stack
-from triage.errors import StackError
+from triage.adapters import stack
+from triage.core.errors import StackError
 
 pytestmark = pytest.mark.integration
 

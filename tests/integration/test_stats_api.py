@@ -18,12 +18,13 @@ from tests.fakes import analyzer
 from tests.integration.api import api_settings
 from tests.integration.service import ticket_lines
 from tests.servers import KafkaServer, MongoServer
-from triage.api.auth import Principal, TokenSet
-from triage.app import STORE, create_app
-from triage.metrics import METRICS, install
-from triage.routing import Decision, Suggestion
-from triage.stats import LOCAL_TZ
-from triage.store import DeadLetterRecord, EventWrite, TicketRecord
+from triage.adapters.store import DeadLetterRecord, EventWrite, TicketRecord
+from triage.core.routing import Decision, Suggestion
+from triage.core.stats import LOCAL_TZ
+from triage.service.api.auth import Principal, TokenSet
+from triage.service.app import create_app
+from triage.service.keys import STORE
+from triage.service.metrics import METRICS, install
 
 pytestmark = pytest.mark.integration
 

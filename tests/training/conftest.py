@@ -7,7 +7,7 @@ import pytest
 
 from training.config import TrainConfig
 from training.pipeline import train
-from triage.model import Model
+from triage.core.model import Model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

@@ -11,8 +11,8 @@ from sklearn.model_selection import train_test_split
 from training.config import TrainConfig
 from training.fit import fit_linear
 from training.loaders import load_file
-from triage.artifact import MODELS_DIR, load_model
-from triage.text import prepare
+from triage.adapters.artifact import MODELS_DIR, load_model
+from triage.core.text import prepare
 
 MESSAGES = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "messages" / "train.jsonl"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.artifact import ArtifactError, load_model
-from triage.model import Model
+from triage.adapters.artifact import ArtifactError, load_model
+from triage.core.model import Model
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_weights_cannot_carry_pickles(copy: Path) -> None:
     arrays = dict(np.load(copy / "weights.npz"))
     arrays["coef"] = np.array([object()], dtype=object)
     np.savez(copy / "weights.npz", **arrays)
-    from triage.artifact import sha256_file
+    from triage.adapters.artifact import sha256_file
 
     edit_manifest(copy, weights_sha256=sha256_file(copy / "weights.npz"))
     with pytest.raises(ArtifactError, match="malformed artifact"):

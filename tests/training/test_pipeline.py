@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from triage.artifact import load_model
-from triage.cli import main
-from triage.domain import TicketText
-from triage.model import Model
+from triage.adapters.artifact import load_model
+from triage.core.domain import TicketText
+from triage.core.model import Model
+from triage.service.cli import main
 
 
 def test_training_writes_every_artifact(trained: tuple[Model, dict[str, object], Path]) -> None:

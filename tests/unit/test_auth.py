@@ -9,10 +9,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from triage.api.auth import PRINCIPAL, Principal, TokenSet, auth_middleware, load_tokens, requires
-from triage.api.errors import error_middleware
-from triage.departments import load_registry
-from triage.errors import SettingsError
+from triage.adapters.registry_file import load_registry
+from triage.core.errors import SettingsError
+from triage.service.api.auth import (
+    PRINCIPAL,
+    Principal,
+    TokenSet,
+    auth_middleware,
+    load_tokens,
+    requires,
+)
+from triage.service.api.errors import error_middleware
 
 TOKENS = TokenSet(
     {

@@ -13,10 +13,10 @@ from streams.batch import Message, deliver, plan_batch
 from streams.consumer import Backoff
 from streams.producer import MemoryProducer
 from tests.fakes import analyzer
-from triage.departments import load_registry
-from triage.errors import StoreUnavailableError
-from triage.settings import Settings
-from triage.store import MemoryTicketStore
+from triage.adapters.registry_file import load_registry
+from triage.adapters.store import MemoryTicketStore
+from triage.core.errors import StoreUnavailableError
+from triage.core.settings import Settings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SETTINGS = Settings(topic_prefix="t")

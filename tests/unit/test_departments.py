@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from triage.departments import Department, Registry, load_registry, routed_topic
-from triage.errors import RegistryError, RegistryLookupError, TriageError
+from triage.adapters.registry_file import load_registry
+from triage.core.departments import Department, Registry, routed_topic
+from triage.core.errors import RegistryError, RegistryLookupError, TriageError
 
 MODEL_LABELS = (
     "城乡建设",

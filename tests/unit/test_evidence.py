@@ -1,7 +1,7 @@
 """Merging a ticket's best n-grams into phrases an agent can read (pure)."""
 
-from triage.domain import Evidence, Span, TicketText
-from triage.model import merge_evidence
+from triage.core.domain import Evidence, Span, TicketText
+from triage.core.model import merge_evidence
 
 
 def test_overlapping_ngrams_become_one_phrase_with_summed_weight() -> None:

@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from triage.domain import TicketText
-from triage.features import CharNgrams, decode_key, doc_string, encode_term
+from triage.core.domain import TicketText
+from triage.core.features import CharNgrams, decode_key, doc_string, encode_term
 
 DOCS = [
     TicketText("噪音扰民", "小区夜间施工噪音扰民，影响休息。"),

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from streams.batch import Message, plan_batch
 from tests.fakes import analyzer
-from triage import dashboard
-from triage.departments import load_registry
-from triage.metrics import Metrics, install
-from triage.settings import Settings
+from triage.adapters.registry_file import load_registry
+from triage.core.settings import Settings
+from triage.service import dashboard
+from triage.service.metrics import Metrics, install
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

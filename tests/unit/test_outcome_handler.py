@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from streams.producer import MemoryProducer
-from triage.departments import load_registry
-from triage.outcome_handler import EventIn, EventResult, TicketNotFound, handle_event
-from triage.outcomes import Actor, OutcomeConflict
-from triage.settings import Topics
-from triage.store import MemoryTicketStore
+from triage.adapters.outcome_handler import EventIn, EventResult, TicketNotFound, handle_event
+from triage.adapters.registry_file import load_registry
+from triage.adapters.store import MemoryTicketStore
+from triage.core.outcomes import Actor, OutcomeConflict
+from triage.core.settings import Topics
 
 TOPICS = Topics("t")
 

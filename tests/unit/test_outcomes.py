@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.outcomes import (
+from triage.core.outcomes import (
     Actor,
     OutcomeConflict,
     OutcomeForbidden,

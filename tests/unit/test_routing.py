@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from triage.departments import load_registry
-from triage.domain import LabelScore, Prediction
-from triage.routing import content_hash, decide, decision_id
+from triage.adapters.registry_file import load_registry
+from triage.core.domain import LabelScore, Prediction
+from triage.core.routing import content_hash, decide, decision_id
 
 REGISTRY = load_registry()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from triage.errors import SettingsError
-from triage.settings import Settings
+from triage.core.errors import SettingsError
+from triage.core.settings import Settings
 
 
 def test_defaults_match_the_contract() -> None:

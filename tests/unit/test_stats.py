@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from triage import stats
-from triage.aggregation import UnsupportedAggregation, run_pipeline
-from triage.routing import Decision, Suggestion
-from triage.stats import StatsQuery, StatsQueryError
-from triage.store import TicketRecord, first_department, new_document, ticket_update
+from triage.adapters.store import TicketRecord, first_department, new_document, ticket_update
+from triage.core import stats
+from triage.core.aggregation import UnsupportedAggregation, run_pipeline
+from triage.core.routing import Decision, Suggestion
+from triage.core.stats import StatsQuery, StatsQueryError
 
 Doc = dict[str, Any]
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Foshan

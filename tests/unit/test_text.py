@@ -2,7 +2,7 @@
 
 import pytest
 
-from triage.text import clean, mask, normalise, prepare
+from triage.core.text import clean, mask, normalise, prepare
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Chinese word segmentation with the project's user dictionary."""
 
-from triage.tokenize import tokenize, user_dict_hash
+from triage.core.tokenize import tokenize, user_dict_hash
 
 
 def test_user_dictionary_terms_stay_whole() -> None:

@@ -1,0 +1,210 @@
+"""Which model version routes tickets, switched without a restart.
+
+Activation writes ``models/ACTIVE`` and appends a record to MongoDB ``model_activations``
+(``_id`` is a sequence number, so two trainers activating at once cannot both win). Every
+replica polls the latest record every few seconds and, when it names another version, loads
+it off the event loop and swaps it into its ``ModelSlot``; the ticket consumer reads the slot
+once per batch, so a batch is classified entirely by one model and none is dropped or redone.
+Each record keeps ``rollback_to``, the record it replaced, so repeated rollbacks walk back
+through the history instead of toggling between two versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from streams.batch import Analyzer
+from triage.adapters.store import TicketStore
+from triage.core.errors import TriageError
+
+__all__ = [
+    "ActivationError",
+    "FolderCatalog",
+    "ModelSlot",
+    "activate",
+    "poll_activations",
+    "rollback",
+]
+
+log = structlog.get_logger("triage.adapters.activation")
+
+Loader = Callable[[Path], Analyzer]
+
+
+class ActivationError(TriageError):
+    """An activation or rollback refused; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def load_folder(path: Path) -> Analyzer:
+    """The real model in ``path`` with the real text preparation."""
+    from triage.adapters.artifact import load_model
+    from triage.core.text import prepare
+
+    return Analyzer(prepare=prepare, classifier=load_model(path))
+
+
+@dataclass
+class FolderCatalog:
+    """Model versions as folders holding ``manifest.json`` under one directory."""
+
+    root: Path
+    load: Loader = load_folder
+
+    def manifests(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        if not self.root.is_dir():
+            return out
+        for manifest in sorted(self.root.glob("*/manifest.json")):
+            try:
+                data = json.loads(manifest.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict):
+                out[manifest.parent.name] = data
+        return out
+
+    def path(self, version: str) -> Path | None:
+        folder = self.root / version
+        # The version comes from a URL: only a direct child folder may be named.
+        if folder.parent != self.root or not (folder / "manifest.json").is_file():
+            return None
+        return folder
+
+    def write_active(self, version: str) -> None:
+        """Replace ``ACTIVE`` atomically, so a reader never sees a half-written name."""
+        tmp = self.root / f".ACTIVE.{os.getpid()}"
+        tmp.write_text(version + "\n", "utf-8")
+        tmp.replace(self.root / "ACTIVE")
+
+
+@dataclass
+class ModelSlot:
+    """The analyzer in use; listeners (the consumer) are told of every swap."""
+
+    analyzer: Analyzer
+    listeners: list[Callable[[Analyzer], None]] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def version(self) -> str:
+        return self.analyzer.classifier.version
+
+    def swap(self, analyzer: Analyzer) -> None:
+        old, self.analyzer = self.version, analyzer
+        for listener in self.listeners:
+            listener(analyzer)
+        log.info("model swapped", previous=old, model_version=self.version)
+
+
+async def _load(catalog: FolderCatalog, version: str) -> Analyzer:
+    path = catalog.path(version)
+    if path is None:
+        raise ActivationError(f"no model version {version!r}", status=404)
+    try:
+        return await asyncio.to_thread(catalog.load, path)
+    except TriageError as exc:
+        raise ActivationError(f"model {version!r} cannot be loaded: {exc}", status=422) from exc
+
+
+async def _append(store: TicketStore, latest: dict[str, Any] | None, doc: dict[str, Any]) -> int:
+    seq = (latest["_id"] if latest else 0) + 1
+    if not await store.add_activation({"_id": seq, **doc, "at": datetime.now(UTC)}):
+        raise ActivationError("another activation happened at the same time; retry", status=409)
+    return seq
+
+
+async def activate(
+    version: str, *, slot: ModelSlot, catalog: FolderCatalog, store: TicketStore
+) -> dict[str, Any]:
+    """Load ``version``, record it as active and swap it in here; other replicas follow."""
+    async with slot.lock:
+        recent = await store.activations(1)
+        latest = recent[0] if recent else None
+        current = latest["version"] if latest else slot.version
+        if version == current:
+            raise ActivationError(f"model {version!r} is already active", status=409)
+        analyzer = await _load(catalog, version)
+        if latest is None and catalog.path(slot.version) is not None:
+            # The version running since start-up becomes the first record: rollback target.
+            latest = {"_id": await _append(store, None, _record(slot.version, "initial", None))}
+        seq = await _append(store, latest, _record(version, "activate", latest))
+        catalog.write_active(version)
+        slot.swap(analyzer)
+        return {"active": version, "previous": current, "activation": seq}
+
+
+async def rollback(
+    *, slot: ModelSlot, catalog: FolderCatalog, store: TicketStore
+) -> dict[str, Any]:
+    """Activate the version the current activation replaced."""
+    async with slot.lock:
+        recent = await store.activations(50)
+        if not recent or recent[0].get("rollback_to") is None:
+            raise ActivationError("there is no earlier activation to roll back to", status=409)
+        latest = recent[0]
+        by_id = {r["_id"]: r for r in recent}
+        target = by_id.get(latest["rollback_to"])
+        if target is None:
+            raise ActivationError("the activation to roll back to is too old", status=409)
+        analyzer = await _load(catalog, target["version"])
+        doc = _record(target["version"], "rollback", None)
+        doc["rollback_to"] = target.get("rollback_to")
+        seq = await _append(store, latest, doc)
+        catalog.write_active(target["version"])
+        slot.swap(analyzer)
+        return {"active": target["version"], "previous": latest["version"], "activation": seq}
+
+
+def _record(version: str, kind: str, replaced: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "version": version,
+        "kind": kind,
+        "rollback_to": replaced["_id"] if replaced else None,
+        "by": os.environ.get("HOSTNAME", "") or str(os.getpid()),
+    }
+
+
+async def poll_activations(
+    *,
+    slot: ModelSlot,
+    catalog: FolderCatalog,
+    store: TicketStore,
+    interval_s: float,
+    stop: asyncio.Event,
+) -> None:
+    """Until ``stop`` is set: follow the latest activation record, whichever replica wrote it."""
+    refused: str | None = None
+    wanted: str | None = None
+    # Stopped by an event, not cancelled: a query cancelled midway can leave a socket unclosed.
+    while not stop.is_set():
+        try:
+            recent = await store.activations(1)
+            wanted = recent[0]["version"] if recent else None
+            if wanted is not None and wanted != slot.version and wanted != refused:
+                async with slot.lock:
+                    if wanted != slot.version:
+                        slot.swap(await _load(catalog, wanted))
+        except ActivationError as exc:
+            refused = wanted
+            # The reason is the message; a traceback would add nothing.
+            log.error(  # noqa: TRY400
+                "activated model cannot be used here", model_version=wanted, error=str(exc)
+            )
+        except TriageError as exc:
+            log.warning("model activation poll failed", error=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)

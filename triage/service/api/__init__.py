@@ -1,0 +1,25 @@
+"""The HTTP API under ``/v1``: suggestions, tickets and outcomes, departments, models.
+
+``add_api_routes(app)`` installs the JSON error and bearer-token middlewares, every route, and
+the OpenAPI document that describes them (merging what the statistics routes contribute).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from triage.service.api import departments, models, openapi, stats, suggest, tickets
+from triage.service.api.auth import TokenSet, auth_middleware
+from triage.service.api.errors import error_middleware
+
+__all__ = ["add_api_routes"]
+
+
+def add_api_routes(app: web.Application, tokens: TokenSet) -> None:
+    """Routes and middlewares of the API on ``app`` (before it starts)."""
+    app.middlewares.append(error_middleware)
+    app.middlewares.append(auth_middleware(tokens))
+    for module in (suggest, tickets, departments, models, stats):
+        module.add_routes(app)
+    spec = openapi.document(dict(stats.OPENAPI_PATHS), dict(stats.OPENAPI_SCHEMAS))
+    openapi.add_routes(app, spec)

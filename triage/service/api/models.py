@@ -1,0 +1,70 @@
+"""Model versions: list them with their metrics, activate one, roll back to the one before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from triage.adapters.activation import activate, rollback
+from triage.service.api.auth import requires
+from triage.service.keys import CATALOG, MODEL, STORE
+
+__all__ = ["add_routes"]
+
+_KEYS = ("created_at", "labels", "thresholds", "metrics", "data")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@requires("trainer", "supervisor")
+async def list_models(request: web.Request) -> web.Response:
+    app = request.app
+    manifests = app[CATALOG].manifests()
+    running = app[MODEL].version
+    history = await app[STORE].activations(20)
+    versions = [
+        {"version": version, **{k: m.get(k) for k in _KEYS}, "active": version == running}
+        for version, m in manifests.items()
+    ]
+    return web.json_response(
+        {
+            "active": running,
+            "versions": versions,
+            "activations": [
+                {
+                    "activation": a["_id"],
+                    "version": a["version"],
+                    "kind": a.get("kind"),
+                    "rollback_to": a.get("rollback_to"),
+                    "at": _iso(a.get("at")),
+                }
+                for a in history
+            ],
+        }
+    )
+
+
+@requires("trainer")
+async def activate_model(request: web.Request) -> web.Response:
+    app = request.app
+    result = await activate(
+        request.match_info["version"], slot=app[MODEL], catalog=app[CATALOG], store=app[STORE]
+    )
+    return web.json_response(result)
+
+
+@requires("trainer")
+async def rollback_model(request: web.Request) -> web.Response:
+    app = request.app
+    result = await rollback(slot=app[MODEL], catalog=app[CATALOG], store=app[STORE])
+    return web.json_response(result)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_post("/v1/models/rollback", rollback_model)
+    app.router.add_post("/v1/models/{version}/activate", activate_model)

@@ -1,0 +1,236 @@
+"""The app factory: every service is created here, once, and closed through ``cleanup_ctx``.
+
+Handlers reach services through the typed keys of ``triage.service.keys``
+(``request.app[STORE]``), so the HTTP API can grow in its own modules on top of
+``create_app`` without touching the wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from aiohttp import web
+
+from streams.batch import Analyzer
+from streams.consumer import Backoff, TicketConsumer
+from streams.events import EventConsumer
+from streams.producer import KafkaProducer
+from streams.topics import ensure_topics
+from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
+from triage.adapters.registry_file import load_registry
+from triage.adapters.store import MongoTicketStore
+from triage.core.settings import Settings
+from triage.service import dashboard
+from triage.service.api import add_api_routes
+from triage.service.api.auth import TokenSet, load_tokens
+from triage.service.keys import (
+    ANALYZER,
+    CATALOG,
+    CONSUMER,
+    CONSUMER_TASK,
+    EVENTS_TASK,
+    MODEL,
+    PRODUCER,
+    REGISTRY,
+    SETTINGS,
+    STORE,
+)
+from triage.service.metrics import install as install_metrics
+
+__all__ = ["create_app", "load_analyzer"]
+
+log = structlog.get_logger("triage.service.app")
+
+CHECK_TIMEOUT_S = 3.0
+
+
+def load_analyzer(settings: Settings, spec: str | None = None) -> Analyzer:
+    """The real text preparation and model, or ``module:function`` returning an Analyzer."""
+    if spec:
+        module, _, name = spec.partition(":")
+        factory: Callable[[], Analyzer] = getattr(importlib.import_module(module), name)
+        return factory()
+    # Imported here: the pure model code is heavy and not needed by `--no-consumer` tooling.
+    from triage.adapters.artifact import active_model_path, load_model
+    from triage.core.text import prepare
+
+    folder = settings.model or active_model_path(settings.models_dir)
+    return Analyzer(prepare=prepare, classifier=load_model(folder))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    consumer: bool = True,
+    analyzer: Analyzer | Callable[[], Analyzer] | None = None,
+    catalog: FolderCatalog | None = None,
+    tokens: TokenSet | None = None,
+    events: bool | None = None,
+) -> web.Application:
+    """The service: Kafka consumers (unless ``consumer=False``), the HTTP API, model polling.
+
+    ``events`` runs the ``hotline.events`` consumer (default: as ``consumer``); ``tokens``
+    replaces the ``TRIAGE_TOKENS_FILE`` tokens and ``catalog`` the ``models/`` folder.
+    """
+    app = web.Application(client_max_size=settings.http_max_bytes)
+    app[SETTINGS] = settings
+    registry = load_registry(settings.departments)
+    app[REGISTRY] = registry
+    app[CATALOG] = catalog or FolderCatalog(settings.models_dir)
+    if tokens is None:
+        tokens = load_tokens(settings.tokens_file, registry)
+    install_metrics(app)  # first, so its timing middleware also sees the API's refusals
+    add_api_routes(app, tokens)
+    dashboard.add_routes(app)
+
+    async def core(app: web.Application) -> AsyncIterator[None]:
+        if isinstance(analyzer, Analyzer):
+            app[ANALYZER] = analyzer
+        else:
+            factory = analyzer or (lambda: load_analyzer(settings))
+            app[ANALYZER] = await asyncio.to_thread(factory)
+        app[MODEL] = ModelSlot(app[ANALYZER])
+        log.info("model loaded", model_version=app[ANALYZER].classifier.version)
+        store = MongoTicketStore(settings.mongodb_uri, settings.db)
+        app[STORE] = store
+        producer = KafkaProducer(settings.kafka_bootstrap)
+        await _until_ok("kafka producer", producer.start)
+        app[PRODUCER] = producer
+        await _until_ok(
+            "kafka topics",
+            lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, app[REGISTRY]),
+        )
+        wanted = {settings.topics.tickets, settings.topics.events}
+
+        async def topics_visible() -> None:
+            # A topic just created can be missing from the metadata for a moment; a consumer
+            # subscribing then would not look again for minutes (metadata_max_age_ms).
+            missing = wanted - await producer.topics()
+            if missing:
+                raise LookupError(f"topics not in metadata yet: {sorted(missing)}")
+
+        await _until_ok("kafka topic metadata", topics_visible)
+        indexes = asyncio.create_task(_until_ok("mongodb indexes", store.ensure_indexes))
+        stop_polling = asyncio.Event()
+        poller = asyncio.create_task(
+            poll_activations(
+                slot=app[MODEL],
+                catalog=app[CATALOG],
+                store=store,
+                interval_s=settings.model_poll_ms / 1000,
+                stop=stop_polling,
+            ),
+            name="model-poll",
+        )
+        yield
+        stop_polling.set()
+        # Indexes normally exist within a second; if MongoDB is away, stop retrying.
+        done, _ = await asyncio.wait([indexes], timeout=5)
+        if not done:
+            indexes.cancel()
+        await asyncio.gather(poller, indexes, return_exceptions=True)
+        await producer.stop()
+        await store.close()
+
+    async def stream(app: web.Application) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(1, thread_name_prefix="classify")
+        member = TicketConsumer(
+            settings,
+            store=app[STORE],
+            producer=app[PRODUCER],
+            analyzer=app[MODEL].analyzer,
+            registry=app[REGISTRY],
+            executor=executor,
+        )
+
+        def follow(new: Analyzer) -> None:
+            # Read by the loop once per batch: the next batch is classified by the new model.
+            member.analyzer = new
+
+        app[MODEL].listeners.append(follow)
+        app[CONSUMER] = member
+        app[CONSUMER_TASK] = asyncio.create_task(member.run(), name="consumer")
+        yield
+        member.stop()
+        try:
+            await app[CONSUMER_TASK]
+        except Exception:  # reported by serve already; closing must go on
+            log.exception("consumer failed")
+        executor.shutdown(wait=True)
+
+    async def outcome_stream(app: web.Application) -> AsyncIterator[None]:
+        member = EventConsumer(
+            settings, store=app[STORE], producer=app[PRODUCER], registry=app[REGISTRY]
+        )
+        app[EVENTS_TASK] = asyncio.create_task(member.run(), name="events-consumer")
+        yield
+        member.stop()
+        try:
+            await app[EVENTS_TASK]
+        except Exception:  # reported by serve already; closing must go on
+            log.exception("events consumer failed")
+
+    app.cleanup_ctx.append(core)
+    if consumer:
+        app.cleanup_ctx.append(stream)
+    if consumer if events is None else events:
+        app.cleanup_ctx.append(outcome_stream)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def _until_ok(what: str, action: Callable[[], object]) -> None:
+    backoff = Backoff()
+    while True:
+        try:
+            result = action()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as exc:  # noqa: BLE001 - any failure here is retried, and logged
+            delay = backoff.step()
+            log.warning(
+                "start-up step failed, retrying",
+                step=what,
+                error=type(exc).__name__,
+                retry_in_s=delay,
+            )
+            await asyncio.sleep(delay)
+        else:
+            return
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: one check per dependency, each named with its state; 503 if one fails."""
+    app = request.app
+    checks: dict[str, dict[str, object]] = {}
+
+    async def check(name: str, probe: Callable[[], object]) -> None:
+        try:
+            result = probe()
+            if asyncio.iscoroutine(result):
+                await asyncio.wait_for(result, CHECK_TIMEOUT_S)
+            checks[name] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - a failing probe is the answer, not an error
+            checks[name] = {"ok": False, "error": type(exc).__name__}
+
+    await asyncio.gather(check("kafka", app[PRODUCER].ping), check("mongodb", app[STORE].ping))
+    checks["model"] = {"ok": True, "version": app[MODEL].version}
+    if CONSUMER_TASK in app:
+        task = app[CONSUMER_TASK]
+        checks["consumer"] = {"ok": not task.done(), "partitions": len(app[CONSUMER].assignment)}
+    if EVENTS_TASK in app:
+        checks["events_consumer"] = {"ok": not app[EVENTS_TASK].done()}
+    ok = all(c["ok"] for c in checks.values())
+    return web.json_response(
+        {"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503
+    )

@@ -1,0 +1,43 @@
+"""The typed keys under which the app factory stores its services (``request.app[STORE]``).
+
+A leaf module: the factory and every handler import it, and it imports neither of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from streams.batch import Analyzer
+from streams.consumer import TicketConsumer
+from streams.producer import KafkaProducer
+from triage.adapters.activation import FolderCatalog, ModelSlot
+from triage.adapters.store import TicketStore
+from triage.core.departments import Registry
+from triage.core.settings import Settings
+
+__all__ = [
+    "ANALYZER",
+    "CATALOG",
+    "CONSUMER",
+    "CONSUMER_TASK",
+    "EVENTS_TASK",
+    "MODEL",
+    "PRODUCER",
+    "REGISTRY",
+    "SETTINGS",
+    "STORE",
+]
+
+SETTINGS = web.AppKey("settings", Settings)
+REGISTRY = web.AppKey("registry", Registry)
+ANALYZER = web.AppKey("analyzer", Analyzer)
+STORE = web.AppKey("store", TicketStore)
+PRODUCER = web.AppKey("producer", KafkaProducer)
+CONSUMER = web.AppKey("consumer", TicketConsumer)
+CONSUMER_TASK = web.AppKey("consumer_task", asyncio.Task[None])
+EVENTS_TASK = web.AppKey("events_task", asyncio.Task[None])
+# The analyzer in use now; ANALYZER keeps the one loaded at start-up.
+MODEL = web.AppKey("model", ModelSlot)
+CATALOG = web.AppKey("catalog", FolderCatalog)
