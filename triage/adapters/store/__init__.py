@@ -1,0 +1,35 @@
+"""The MongoDB store: one document per ticket with its decisions, plus dead-letter records.
+
+The only package that imports pymongo (in ``mongo``). ``MemoryTicketStore`` keeps the same
+contract in memory for unit tests. Writes are idempotent: replaying a batch changes nothing,
+since a ticket is keyed by ticket_id, a decision is pushed only when its decision_id is not
+there yet, and a dead letter is keyed by its source topic, partition and offset.
+"""
+
+from triage.adapters.store.memory import MemoryTicketStore
+from triage.adapters.store.mongo import MongoTicketStore
+from triage.adapters.store.records import (
+    TICKET_INDEXES,
+    DeadLetterRecord,
+    EventWrite,
+    StoreCounts,
+    TicketRecord,
+    TicketStore,
+    first_department,
+    new_document,
+    ticket_update,
+)
+
+__all__ = [
+    "TICKET_INDEXES",
+    "DeadLetterRecord",
+    "EventWrite",
+    "MemoryTicketStore",
+    "MongoTicketStore",
+    "StoreCounts",
+    "TicketRecord",
+    "TicketStore",
+    "first_department",
+    "new_document",
+    "ticket_update",
+]

@@ -1,0 +1,146 @@
+"""The store's contract in memory, for unit tests and the API's tests without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from triage.adapters.store.records import (
+    Collection,
+    DeadLetterRecord,
+    Doc,
+    EventWrite,
+    StoreCounts,
+    TicketRecord,
+    event_update,
+    store_counts,
+    ticket_update,
+)
+from triage.core.aggregation import run_pipeline
+from triage.core.errors import StoreUnavailableError
+from triage.core.stats import reason_kind
+
+
+@dataclass
+class MemoryTicketStore:
+    """The same contract in memory; set ``down`` to make every call fail as if unreachable."""
+
+    docs: dict[str, Doc] = field(default_factory=dict)
+    deadletters: dict[str, DeadLetterRecord] = field(default_factory=dict)
+    events: dict[str, Doc] = field(default_factory=dict)
+    model_activations: dict[int, Doc] = field(default_factory=dict)
+    down: bool = False
+    writes: int = 0
+
+    def _check(self) -> None:
+        if self.down:
+            raise StoreUnavailableError("memory store is down")
+
+    async def ensure_indexes(self) -> None:
+        self._check()
+
+    async def ping(self) -> None:
+        self._check()
+
+    async def upsert_batch(self, records: Sequence[TicketRecord]) -> None:
+        self._check()
+        self.writes += 1
+        now = datetime.now(UTC)
+        for record in records:
+            filter_, update = ticket_update(record, now)
+            doc = self.docs.get(record.ticket_id)
+            if doc is not None and any(
+                d["decision_id"] == record.decision.decision_id for d in doc["decisions"]
+            ):
+                continue
+            if doc is None:
+                doc = {"_id": filter_["_id"], **update["$setOnInsert"], "decisions": []}
+                doc["status_history"] = []
+                self.docs[record.ticket_id] = doc
+            doc.update(update["$set"])
+            for key, value in update["$push"].items():
+                doc[key].append(value)
+
+    async def add_deadletters(self, records: Sequence[DeadLetterRecord]) -> None:
+        self._check()
+        for record in records:
+            self.deadletters.setdefault(record.key, record)
+
+    async def get(self, ticket_id: str) -> Doc | None:
+        self._check()
+        return self.docs.get(ticket_id)
+
+    async def counts(self) -> StoreCounts:
+        self._check()
+        rows = [(d["status"], d["department"], 1) for d in self.docs.values()]
+        return store_counts(rows, len(self.deadletters))
+
+    async def close(self) -> None:
+        return None
+
+    async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
+        self._check()
+        docs: list[Doc]
+        if collection == "tickets":
+            docs = list(self.docs.values())
+        elif collection == "events":
+            docs = list(self.events.values())
+        else:
+            docs = [
+                {"_id": r.key, "reason": r.reason, "reason_kind": reason_kind(r.reason)}
+                for r in self.deadletters.values()
+            ]
+        return run_pipeline(docs, pipeline)
+
+    async def find_event(self, event_id: str) -> Doc | None:
+        self._check()
+        return self.events.get(event_id)
+
+    async def apply_event(self, write: EventWrite) -> bool:
+        self._check()
+        doc = self.docs.get(write.ticket_id)
+        if doc is None or doc.get("revision", 0) != write.revision:
+            return False
+        _, update = event_update(write)
+        doc.update(update["$set"])
+        doc["revision"] = write.revision + 1
+        for key, value in update["$push"].items():
+            doc.setdefault(key, []).append(value)
+        await self.record_event(write.event)
+        return True
+
+    async def record_event(self, event: Doc) -> None:
+        self._check()
+        self.events.setdefault(event["event_id"], dict(event))
+
+    async def mark_published(self, event_id: str) -> None:
+        self._check()
+        if event_id in self.events:
+            self.events[event_id]["published"] = True
+
+    async def list_tickets(
+        self, *, department: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[Doc]:
+        self._check()
+        docs = [
+            d
+            for key, d in sorted(self.docs.items())
+            if (department is None or d.get("department") == department)
+            and (status is None or d.get("status") == status)
+            and (after is None or key > after)
+        ]
+        return docs[:limit]
+
+    async def activations(self, limit: int) -> list[Doc]:
+        self._check()
+        return [self.model_activations[k] for k in sorted(self.model_activations, reverse=True)][
+            :limit
+        ]
+
+    async def add_activation(self, doc: Doc) -> bool:
+        self._check()
+        if doc["_id"] in self.model_activations:
+            return False
+        self.model_activations[doc["_id"]] = dict(doc)
+        return True

@@ -1,0 +1,219 @@
+"""The MongoDB store: one document per ticket with its decisions, plus dead-letter records."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel, UpdateOne
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from triage.adapters.store.records import (
+    LOCAL_TZ,
+    TICKET_INDEXES,
+    Collection,
+    DeadLetterRecord,
+    Doc,
+    EventWrite,
+    StoreCounts,
+    TicketRecord,
+    event_update,
+    new_document,
+    store_counts,
+    ticket_update,
+)
+from triage.core.errors import StoreError, StoreUnavailableError
+from triage.core.stats import reason_kind
+
+_DUPLICATE_KEY = 11000
+
+
+class MongoTicketStore:
+    def __init__(self, uri: str, db: str, *, timeout_ms: int = 5_000) -> None:
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, connect=False
+        )
+        self._db = self._client[db]
+        self.tickets = self._db["tickets"]
+        self.deadletters = self._db["deadletters"]
+        self.events = self._db["events"]
+        self.model_activations = self._db["model_activations"]
+
+    async def ensure_indexes(self) -> None:
+        try:
+            await self.tickets.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
+            await self.events.create_indexes([IndexModel("event_id", unique=True)])
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._client.admin.command("ping")
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def upsert_batch(self, records: Sequence[TicketRecord]) -> None:
+        if not records:
+            return
+        now = datetime.now(UTC)
+        updates = [ticket_update(r, now) for r in records]
+        # Most tickets are new: a plain insert is several times faster than an upsert. Those
+        # already stored (replays, re-decisions) fail on the key and take the idempotent update.
+        docs = [new_document(f, u) for f, u in updates]
+        try:
+            await self.tickets.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e["code"] != _DUPLICATE_KEY for e in errors):
+                raise StoreError(f"insert failed: {errors[:3]}") from exc
+            existing = [updates[e["index"]] for e in errors]
+            await self._bulk(self.tickets, [UpdateOne(f, u, upsert=True) for f, u in existing])
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def add_deadletters(self, records: Sequence[DeadLetterRecord]) -> None:
+        if not records:
+            return
+        now = datetime.now(UTC)
+        ops = [
+            UpdateOne(
+                {"_id": r.key},
+                {
+                    "$setOnInsert": {
+                        "topic": r.topic,
+                        "partition": r.partition,
+                        "offset": r.offset,
+                        "reason": r.reason,
+                        "size": r.size,
+                        "at": now,
+                        "reason_kind": reason_kind(r.reason),
+                        "day": now.astimezone(LOCAL_TZ).date().isoformat(),
+                    }
+                },
+                upsert=True,
+            )
+            for r in records
+        ]
+        await self._bulk(self.deadletters, ops)
+
+    async def _bulk(self, collection: Any, ops: list[UpdateOne]) -> None:
+        try:
+            await collection.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate key is the upsert of a decision already stored: the replay case.
+            errors = [e for e in exc.details.get("writeErrors", []) if e["code"] != _DUPLICATE_KEY]
+            if errors or exc.details.get("writeConcernErrors"):
+                raise StoreError(f"bulk write failed: {errors[:3]}") from exc
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def get(self, ticket_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.tickets.find_one({"_id": ticket_id})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return doc
+
+    async def counts(self) -> StoreCounts:
+        try:
+            cursor = await self.tickets.aggregate(
+                [{"$group": {"_id": {"s": "$status", "d": "$department"}, "n": {"$sum": 1}}}]
+            )
+            rows = await cursor.to_list()
+            deadletters = await self.deadletters.count_documents({})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return store_counts(
+            ((r["_id"].get("s"), r["_id"].get("d"), r["n"]) for r in rows), deadletters
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
+        """The rows of ``pipeline`` on one collection (statistics; see triage.core.stats)."""
+        try:
+            cursor = await self._db[collection].aggregate(pipeline)
+            rows: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return rows
+
+    async def find_event(self, event_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.events.find_one({"event_id": event_id})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return doc
+
+    async def apply_event(self, write: EventWrite) -> bool:
+        filter_, update = event_update(write)
+        try:
+            result = await self.tickets.update_one(filter_, update)
+            if result.matched_count == 0:
+                return False
+            # After the ticket: a crash in between leaves the event in the ticket's timeline,
+            # where a redelivery finds it and writes this record then.
+            await self._record_event(write.event)
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return True
+
+    async def record_event(self, event: Doc) -> None:
+        """Write the event record if it is not there yet (the crash-between-writes repair)."""
+        try:
+            await self._record_event(event)
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def _record_event(self, event: Doc) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            await self.events.insert_one(dict(event))
+
+    async def mark_published(self, event_id: str) -> None:
+        try:
+            await self.events.update_one({"event_id": event_id}, {"$set": {"published": True}})
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+
+    async def list_tickets(
+        self, *, department: str | None, status: str | None, limit: int, after: str | None
+    ) -> list[Doc]:
+        filter_: Doc = {}
+        if department is not None:
+            filter_["department"] = department
+        if status is not None:
+            filter_["status"] = status
+        if after is not None:
+            filter_["_id"] = {"$gt": after}
+        try:
+            cursor = self.tickets.find(filter_).sort("_id", 1).limit(limit)
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return docs
+
+    async def activations(self, limit: int) -> list[Doc]:
+        try:
+            cursor = self.model_activations.find({}).sort("_id", -1).limit(limit)
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return docs
+
+    async def add_activation(self, doc: Doc) -> bool:
+        try:
+            await self.model_activations.insert_one(dict(doc))
+        except DuplicateKeyError:
+            return False
+        except PyMongoError as exc:
+            raise _translate(exc) from exc
+        return True
+
+
+def _translate(exc: PyMongoError) -> StoreError:
+    if isinstance(exc, ConnectionFailure):
+        return StoreUnavailableError(f"MongoDB unreachable: {type(exc).__name__}")
+    return StoreError(f"MongoDB error: {type(exc).__name__}: {exc}")
