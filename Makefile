@@ -19,9 +19,11 @@ install: $(VENV)/.installed
 run: install
 	$(PY) scripts/run_demo.py
 
+# Style, formatting, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -22,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.service import ticket_lines  # noqa: E402
 from triage.adapters import stack  # noqa: E402
 
+MODELS_DIR = Path(os.environ.get("TRIAGE_MODELS_DIR") or ROOT / "models")
 PREFIX = "benchapi"
 TOKEN = "bench-agent-token-0123456789"  # noqa: S105 - a throwaway token for this run
 STEPS = (200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000)
@@ -48,7 +48,7 @@ def model_spec() -> str | None:
         from triage.core.settings import Settings
         from triage.service.app import load_analyzer
 
-        load_analyzer(Settings())
+        load_analyzer(Settings(models_dir=MODELS_DIR))
     except Exception:  # noqa: BLE001 - no usable model in the tree
         return "tests.fakes:analyzer"
     return None
@@ -108,7 +108,7 @@ def trickle(env: dict[str, str], lines: list[bytes], work: Path) -> subprocess.P
     throughout, and publishing costs the load generator nothing."""
     path = work / "trickle.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    argv = [str(ROOT / ".venv/bin/triage"), "replay", str(path), "--rate", "20"]
+    argv = [sys.executable, "-m", "triage", "replay", str(path), "--rate", "20"]
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -139,10 +139,10 @@ async def stored(uri: str) -> int:
         await client.close()
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Start the servers in ``work`` (the caller's owned run stops them) and run the load."""
     kport = stack.free_port()
-    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})))
+    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})), root=ROOT)
     mongo = stack.start_mongo(work / "mongo", stack.free_port(frozenset({kport})))
     bootstrap, uri = kafka.address, f"mongodb://{mongo.address}"
     port = stack.free_port(frozenset({kport}))
@@ -158,12 +158,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "TRIAGE_TOPIC_PREFIX": PREFIX,
         "TRIAGE_HTTP_PORT": str(port),
         "TRIAGE_TOKENS_FILE": str(tokens),
+        "TRIAGE_MODELS_DIR": str(MODELS_DIR),
     }
-    argv = [str(ROOT / ".venv/bin/triage"), "serve", "--log-level", "WARNING"]
+    argv = [sys.executable, "-m", "triage", "serve", "--log-level", "WARNING"]
     if spec:
         argv += ["--analyzer", spec]
-    log = (work / "serve.log").open("wb")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     base = f"http://127.0.0.1:{port}"
     lines = ticket_lines(20_000)
     bodies = []
@@ -175,6 +174,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 ensure_ascii=False,
             ).encode()
         )
+    log = (work / "serve.log").open("wb")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     flow: subprocess.Popen[bytes] | None = None
     try:
         connector = aiohttp.TCPConnector(limit=512)
@@ -217,8 +218,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        stack.stop(mongo)
-        stack.stop(kafka)
 
 
 if __name__ == "__main__":
@@ -229,7 +228,8 @@ if __name__ == "__main__":
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--no-trickle", action="store_true", help="leave the consumer idle")
     args = parser.parse_args()
-    result = asyncio.run(main(args))
+    with stack.owned_run(ROOT, "bench-api") as work:
+        result = asyncio.run(main(args, work))
     print(f"classifier: {result['classifier']}")
     columns = ("rate", "sent", "p50_ms", "p99_ms", "max_ms", "errors")
     print(

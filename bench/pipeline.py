@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -54,7 +54,10 @@ def load_analyzer() -> tuple[Analyzer, str | None]:
 def Settings_() -> Any:
     from triage.core.settings import Settings
 
-    return Settings.from_env()
+    settings = Settings.from_env()
+    if "TRIAGE_MODELS_DIR" not in os.environ:
+        settings = dataclasses.replace(settings, models_dir=ROOT / "models")
+    return settings
 
 
 def run_service(
@@ -67,8 +70,9 @@ def run_service(
         "MONGODB_URI": mongo,
         "TRIAGE_DB": PREFIX,
         "TRIAGE_TOPIC_PREFIX": PREFIX,
+        "TRIAGE_MODELS_DIR": os.environ.get("TRIAGE_MODELS_DIR") or str(ROOT / "models"),
     }
-    argv = [str(ROOT / ".venv/bin/triage"), "serve", "--no-http"]
+    argv = [sys.executable, "-m", "triage", "serve", "--no-http"]
     if spec:
         argv += ["--analyzer", spec]
     with log.open("wb") as out:
@@ -76,21 +80,27 @@ def run_service(
     start = end = None
     peak = 0
     deadline = time.monotonic() + 600
-    while end is None and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        peak = max(
-            peak, *(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
-        )
-        for line in log.read_text().splitlines():
-            event = json.loads(line) if line.startswith("{") else {}
-            at = str(event.get("timestamp"))
-            if event.get("event") == "first batch received" and start is None:
-                start = datetime.fromisoformat(at).timestamp()
-            if event.get("event") == "batch committed" and event["consumed"] >= n:
-                end = datetime.fromisoformat(at).timestamp()
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(60)
+    try:
+        while end is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(
+                peak, *(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
+            )
+            for line in log.read_text().splitlines():
+                event = json.loads(line) if line.startswith("{") else {}
+                at = str(event.get("timestamp"))
+                if event.get("event") == "first batch received" and start is None:
+                    start = datetime.fromisoformat(at).timestamp()
+                if event.get("event") == "batch committed" and event["consumed"] >= n:
+                    end = datetime.fromisoformat(at).timestamp()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     if start is None or end is None:
         raise SystemExit(f"the service did not finish; see {log}")
     return {"tickets_per_s": n / (end - start), "rss_mb": peak / 1024, "seconds": end - start}
@@ -188,37 +198,31 @@ def run_classifier(lines: list[bytes], analyzer: Analyzer) -> float:
     return len(tickets) / (time.perf_counter() - start)
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Start the servers in ``work`` (the caller's owned run stops them) and measure."""
     kport = stack.free_port()
-    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})))
+    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})), root=ROOT)
     mongo = stack.start_mongo(work / "mongo", stack.free_port(frozenset({kport})))
     bootstrap, uri = kafka.address, f"mongodb://{mongo.address}"
-    try:
-        analyzer, spec = load_analyzer()
-        lines = ticket_lines(args.n)
-        await ensure_topics(bootstrap, Topics(PREFIX), load_registry())
-        await replay(lines, bootstrap=bootstrap, topic=f"{PREFIX}.tickets")
-        service = await asyncio.to_thread(
-            run_service, bootstrap, uri, args.n, spec, work / "serve.log"
-        )
-        result: dict[str, Any] = {
-            "n": args.n,
-            "partitions": 6,
-            "classifier": spec or "triage.core.model",
-            **service,
-            "ceiling_tickets_per_s": await run_ceiling(bootstrap, uri, args.n),
-            "naive_tickets_per_s": await run_naive(bootstrap, uri, args.naive, analyzer),
-            "naive_n": args.naive,
-            "classifier_tickets_per_s": run_classifier(lines, analyzer),
-        }
-        bound = min(result["ceiling_tickets_per_s"], result["classifier_tickets_per_s"])
-        result["share_of_bound"] = result["tickets_per_s"] / bound
-        result["times_naive"] = result["tickets_per_s"] / result["naive_tickets_per_s"]
-        return result
-    finally:
-        stack.stop(mongo)
-        stack.stop(kafka)
+    analyzer, spec = load_analyzer()
+    lines = ticket_lines(args.n)
+    await ensure_topics(bootstrap, Topics(PREFIX), load_registry())
+    await replay(lines, bootstrap=bootstrap, topic=f"{PREFIX}.tickets")
+    service = await asyncio.to_thread(run_service, bootstrap, uri, args.n, spec, work / "serve.log")
+    result: dict[str, Any] = {
+        "n": args.n,
+        "partitions": 6,
+        "classifier": spec or "triage.core.model",
+        **service,
+        "ceiling_tickets_per_s": await run_ceiling(bootstrap, uri, args.n),
+        "naive_tickets_per_s": await run_naive(bootstrap, uri, args.naive, analyzer),
+        "naive_n": args.naive,
+        "classifier_tickets_per_s": run_classifier(lines, analyzer),
+    }
+    bound = min(result["ceiling_tickets_per_s"], result["classifier_tickets_per_s"])
+    result["share_of_bound"] = result["tickets_per_s"] / bound
+    result["times_naive"] = result["tickets_per_s"] / result["naive_tickets_per_s"]
+    return result
 
 
 if __name__ == "__main__":
@@ -227,7 +231,8 @@ if __name__ == "__main__":
     parser.add_argument("--naive", type=int, default=1_000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = asyncio.run(main(args))
+    with stack.owned_run(ROOT, "bench-pipeline") as work:
+        result = asyncio.run(main(args, work))
     for key, value in result.items():
         print(f"{key:<26} {value:>12.1f}" if isinstance(value, float) else f"{key:<26} {value:>12}")
     targets = result["share_of_bound"] >= 0.6 and result["times_naive"] >= 10

@@ -27,7 +27,7 @@ from triage.adapters import stack  # noqa: E402
 from triage.adapters.store import MongoTicketStore  # noqa: E402
 from triage.core.settings import Settings  # noqa: E402
 
-TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
+TRIAGE = [sys.executable, "-m", "triage"]
 
 
 def say(*parts: object, flush: bool = True) -> None:
@@ -101,18 +101,18 @@ def main() -> int:
     settings = Settings.from_env()
     local = stack.Stack.from_env(ROOT)
     started = [s.name for s in local.status() if s.pid is None]
-    subprocess.run([TRIAGE, "stack", "up"], check=True)  # noqa: S603
+    subprocess.run([*TRIAGE, "stack", "up"], check=True)  # noqa: S603
     tokens_file = Path(os.environ.get("TRIAGE_TOKENS_FILE") or ROOT / "var" / "tokens.toml")
     tokens = local_tokens(tokens_file)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRIAGE_TOKENS_FILE": str(tokens_file)}
-    argv = [TRIAGE, "serve"] + (["--analyzer", args.analyzer] if args.analyzer else [])
+    argv = [*TRIAGE, "serve"] + (["--analyzer", args.analyzer] if args.analyzer else [])
     log_path = ROOT / "var" / "serve.log"
     with log_path.open("ab") as log:
         service = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         time.sleep(3)
         samples = [str(ROOT / "samples" / n) for n in ("tickets.jsonl", "malformed.jsonl")]
-        subprocess.run([TRIAGE, "replay", *samples], check=True)  # noqa: S603
+        subprocess.run([*TRIAGE, "replay", *samples], check=True)  # noqa: S603
         topics = settings.topics
         say(f"HTTP     http://{settings.http_host}:{settings.http_port}/readyz")
         say(f"MongoDB  {settings.mongodb_uri}  database {settings.db}, collection tickets")

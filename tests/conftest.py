@@ -1,3 +1,3 @@
 """Shared fixtures: the real servers, started once per session on free ports."""
 
-from tests.servers import kafka_server, mongo_server  # noqa: F401
+from tests.servers import kafka_server, mongo_server, server_run  # noqa: F401

@@ -1,9 +1,10 @@
 """The real servers for the integration tests, one of each per test session.
 
 `tests/conftest.py` imports the fixtures from here. Each server gets free ports and a data
-dir under pytest's temporary folder, and is stopped by pid when the session ends. Tests can
-stop, kill and start a server again: it comes back on the same port with the same data, the
-way a production server does after a restart.
+dir in the session's run folder (``var/runs/tests-<pid>``), and is stopped by pid when the
+session ends; a session start first stops the servers of earlier sessions that were killed.
+Tests can stop, kill and start a server again: it comes back on the same port with the same
+data, the way a production server does after a restart.
 
 The control methods block for seconds; from an async test use the ``a``-prefixed forms,
 which run them in a worker thread so the event loop (consumers, clients) keeps going.
@@ -102,9 +103,16 @@ class MongoServer(_Server):
 
 
 @pytest.fixture(scope="session")
-def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaServer]:
+def server_run() -> Iterator[Path]:
+    """The session's run folder: its servers are stopped at the end, whatever the exit path."""
+    with stack.owned_run(ROOT, "tests") as folder:
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def kafka_server(server_run: Path) -> Iterator[KafkaServer]:
     """A running Kafka broker for the whole session; `.bootstrap` is its address."""
-    server = KafkaServer(tmp_path_factory.mktemp("kafka"))
+    server = KafkaServer(server_run / "kafka")
     try:
         yield server
     finally:
@@ -112,9 +120,9 @@ def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaServ
 
 
 @pytest.fixture(scope="session")
-def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer]:
+def mongo_server(server_run: Path) -> Iterator[MongoServer]:
     """A running SecantusDB for the whole session; `.uri` is its address."""
-    server = MongoServer(tmp_path_factory.mktemp("mongo"))
+    server = MongoServer(server_run / "mongo")
     try:
         yield server
     finally:

@@ -17,7 +17,8 @@ from triage.adapters.stack.kafka import (
     kafka_jars_ready,
     start_kafka,
 )
-from triage.adapters.stack.mongo import mongo_answers, start_mongo
+from triage.adapters.stack.mongo import start_mongo
+from triage.adapters.stack.owners import reap_orphans
 from triage.adapters.stack.ports import kafka_port_from_env, mongo_port_from_env
 from triage.adapters.stack.process import (
     HOST,
@@ -27,6 +28,7 @@ from triage.adapters.stack.process import (
     read_pid,
     stop,
 )
+from triage.adapters.store.ping import mongo_answers
 from triage.core.errors import StackError
 
 
@@ -156,6 +158,13 @@ class Stack:
         out.flush()
 
     def down(self, out: TextIO) -> None:
+        """Stop the stack's servers, and those left by killed runs under ``var/runs``."""
+        for orphan in reap_orphans(self.root):
+            pids = ", ".join(map(str, orphan.stopped)) or "none running"
+            out.write(
+                f"orphaned run {orphan.folder.name} (owner pid {orphan.owner_pid} is gone): "
+                f"stopped {pids}\n"
+            )
         for name, data_dir in (("mongo", self.mongo_dir), ("kafka", self.kafka_dir)):
             pid = read_pid(data_dir / "server.pid")
             if stop(data_dir / "server.pid"):

@@ -15,6 +15,7 @@ from triage.adapters.stack.process import (
     wait_ready,
     write_atomic,
 )
+from triage.adapters.store.ping import mongo_answers
 
 # WiredTiger defaults to a 1 GB cache; the test data is tiny.
 MONGO_CACHE_SIZE = "256M"
@@ -60,27 +61,3 @@ def start_mongo(
     write_atomic(proc.pid_file, f"{pid}\n")
     wait_ready(proc, mongo_answers, timeout, logs)
     return proc
-
-
-def mongo_answers(port: int, host: str = HOST, timeout: float = 1.0) -> bool:
-    """Whether a MongoDB-protocol server on ``host:port`` answers ``ping``."""
-    # Imported here, not at the top: only the readiness check talks to the database.
-    import pymongo
-    from pymongo.errors import PyMongoError
-
-    ms = int(timeout * 1000)
-    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-        host,
-        port,
-        directConnection=True,
-        serverSelectionTimeoutMS=ms,
-        connectTimeoutMS=ms,
-        socketTimeoutMS=ms,
-    )
-    try:
-        reply = client.admin.command("ping")
-    except PyMongoError:
-        return False
-    finally:
-        client.close()
-    return bool(reply.get("ok"))

@@ -21,7 +21,17 @@ LOG_TAIL_LINES = 40
 
 
 def project_root() -> Path:
-    """The checkout that holds ``deploy/kafka``: the folder above the ``triage`` package."""
+    """The project folder holding ``deploy/kafka`` and ``var/``.
+
+    ``TRIAGE_HOME`` when set; else the working folder when it holds ``deploy/kafka`` (an
+    installed package run from a checkout); else the checkout this package sits in.
+    """
+    home = os.environ.get("TRIAGE_HOME")
+    if home:
+        return Path(home).resolve()
+    cwd = Path.cwd()
+    if (cwd / "deploy" / "kafka").is_dir():
+        return cwd.resolve()
     return Path(__file__).resolve().parents[3]
 
 
