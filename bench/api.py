@@ -30,9 +30,11 @@ import aiohttp
 from pymongo import AsyncMongoClient
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# After the environment's own packages: `triage` is whichever the environment installed;
+# the checkout supplies only the test helpers that generate tickets.
+sys.path.append(str(ROOT))
 
-from tests.integration.service import ticket_lines  # noqa: E402
+from tests.tickets import ticket_lines  # noqa: E402
 from triage.adapters import stack  # noqa: E402
 
 MODELS_DIR = Path(os.environ.get("TRIAGE_MODELS_DIR") or ROOT / "models")
@@ -151,7 +153,8 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     spec = model_spec()
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        # The checkout on the path only for a test analyzer (`tests.fakes`).
+        **({"PYTHONPATH": str(ROOT)} if spec else {}),
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "MONGODB_URI": uri,
         "TRIAGE_DB": PREFIX,

@@ -120,7 +120,12 @@ def bench_baseline(rows: list[dict[str, Any]]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, required=True, metavar="OUT")
-    parser.add_argument("--model", type=Path, default=None, help="model folder (default: active)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=ROOT / "models",
+        help="model folder, or a models folder holding ACTIVE (default: the checkout's active)",
+    )
     parser.add_argument("--data", type=Path, default=SHARED if SHARED.is_file() else SAMPLES)
     args = parser.parse_args()
     pin_one_core()

@@ -29,13 +29,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient, IndexModel
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# After the environment's own packages: `triage` is whichever the environment installed;
+# the checkout supplies only the test helpers that generate tickets.
+sys.path.append(str(ROOT))
 
 from streams.batch import Analyzer  # noqa: E402
 from streams.codec import Ticket, decode_ticket  # noqa: E402
 from streams.replay import replay  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
-from tests.integration.service import ticket_lines  # noqa: E402
+from tests.tickets import ticket_lines  # noqa: E402
 from triage.adapters import stack  # noqa: E402
 from triage.adapters.registry_file import load_registry  # noqa: E402
 from triage.adapters.store import TICKET_INDEXES  # noqa: E402
@@ -65,7 +67,8 @@ def run_service(
 ) -> dict[str, float]:
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        # The checkout on the path only for a test analyzer (`tests.fakes`).
+        **({"PYTHONPATH": str(ROOT)} if spec else {}),
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "MONGODB_URI": mongo,
         "TRIAGE_DB": PREFIX,

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestServer
 from streams.batch import Message, plan_batch
 from streams.producer import KafkaProducer
 from tests.fakes import analyzer as fake_analyzer
-from tests.integration.service import ticket_lines
 from tests.servers import KafkaServer, MongoServer
+from tests.tickets import ticket_lines
 from triage.adapters.activation import FolderCatalog
 from triage.adapters.registry_file import load_registry
 from triage.core.settings import Settings

@@ -4,15 +4,12 @@ reading back what reached MongoDB and the output topics."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,28 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
 # Until the real model lands, services classify with the in-memory fake.
 ANALYZER = "tests.fakes:analyzer"
-
-
-@cache
-def ticket_lines(n: int) -> list[bytes]:
-    """``n`` distinct valid tickets generated from the sample templates."""
-    spec = importlib.util.spec_from_file_location("make_tickets", ROOT / "samples/make_tickets.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_tickets"] = module
-    spec.loader.exec_module(module)
-    scale = n // 280 + 1
-    import json
-
-    rows = [t.record for t in module.make_tickets(7, scale)][:n]
-    assert len({r["ticket_id"] for r in rows}) == n
-    return [json.dumps(r, ensure_ascii=False).encode() for r in rows]
-
-
-def malformed_lines(n: int) -> list[bytes]:
-    """``n`` malformed lines cycling through every kind in samples/malformed.jsonl."""
-    kinds = (ROOT / "samples/malformed.jsonl").read_bytes().split(b"\n")[:-1]
-    return [kinds[i % len(kinds)] for i in range(n)]
 
 
 @dataclass

@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from streams.replay import replay
 from tests.fakes import analyzer
 from tests.integration.api import api_settings
-from tests.integration.service import ticket_lines
 from tests.servers import KafkaServer, MongoServer
+from tests.tickets import ticket_lines
 from triage.adapters.store import DeadLetterRecord, EventWrite, TicketRecord
 from triage.core.routing import Decision, Suggestion
 from triage.core.stats import LOCAL_TZ

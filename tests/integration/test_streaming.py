@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.service import Scenario, malformed_lines, ticket_lines
+from tests.integration.service import Scenario
 from tests.servers import KafkaServer, MongoServer
+from tests.tickets import malformed_lines, ticket_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
