@@ -1,0 +1,393 @@
+"""Incremental hot-spot detection: each ticket joins the hot spot of its most similar recent
+ticket, or seeds a new one.
+
+Cost per ticket is bounded whatever the window holds. A ticket is reduced to its ``top_terms``
+heaviest terms (TF-IDF, unit length); candidates come only from an inverted index of those
+terms whose posting lists keep the ``posting_cap`` most recent tickets; similarity is the dot
+product accumulated through those lists. A term common enough to overflow its list has a low
+IDF and adds little, so dropping its oldest entries loses little. Document frequencies decay
+exponentially (half-life ``df_half_life_days``), so the IDF follows what is common now and the
+vocabulary kept is what recent tickets used (see ``terms.py`` for what a term is).
+
+Two tickets that name places (``places.py``) but share no part of a name never join: "the same
+words about two different estates" are two problems. Everything is keyed by ticket id, so a
+replayed ticket gets the hot spot it already has; ``restore`` rebuilds the window from stored
+assignments after a restart without assigning anything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+
+from triage.core.hotspots.spot import Spot
+from triage.core.hotspots.terms import TermBag, bag, place_bigrams
+
+_SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Every knob of the detector; the defaults are the ones measured in the README."""
+
+    window_days: float = 90.0
+    top_terms: int = 24
+    posting_cap: int = 32
+    join_threshold: float = 0.30
+    df_half_life_days: float = 30.0
+    candidates: int = 8
+
+    def __post_init__(self) -> None:
+        if not self.window_days > 0:
+            raise ValueError(f"window_days must be positive, got {self.window_days}")
+        if self.top_terms < 1 or self.posting_cap < 1 or self.candidates < 1:
+            raise ValueError("top_terms, posting_cap and candidates must be at least 1")
+        if not 0.0 < self.join_threshold <= 1.0:
+            raise ValueError(f"join_threshold must be in (0, 1], got {self.join_threshold}")
+        if not self.df_half_life_days > 0:
+            raise ValueError(f"df_half_life_days must be positive, got {self.df_half_life_days}")
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A ticket as the detector reads it: text already normalised and masked."""
+
+    ticket_id: str
+    received_at: datetime
+    title: str
+    body: str
+    caller: str | None = None
+    likes: int = 0
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A recent ticket similar to the one asked about, and the hot spot it belongs to."""
+
+    ticket_id: str
+    similarity: float
+    hotspot_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where a ticket went: the hot spot, whether it seeded it, and the ticket it matched."""
+
+    ticket_id: str
+    hotspot_id: str
+    seeded: bool
+    matched: Match | None
+    replayed: bool = False
+
+
+def hotspot_id_for(seed_ticket_id: str) -> str:
+    """A hot spot is named after the ticket that seeded it, so a replay names it the same."""
+    return "hs-" + hashlib.sha256(seed_ticket_id.encode()).hexdigest()[:16]
+
+
+class _Entry:
+    __slots__ = ("day", "hotspot_id", "places", "slot", "terms", "ticket_id")
+
+    def __init__(
+        self,
+        slot: int,
+        ticket_id: str,
+        day: float,
+        hotspot_id: str,
+        terms: tuple[str, ...],
+        places: frozenset[str],
+    ) -> None:
+        self.slot = slot
+        self.ticket_id = ticket_id
+        self.day = day
+        self.hotspot_id = hotspot_id
+        self.terms = terms
+        self.places = places
+
+
+def _day(at: datetime) -> float:
+    return at.timestamp() / _SECONDS_PER_DAY
+
+
+class Detector:
+    """The window of recent tickets, its inverted index and the hot spots alive in it."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self._decay = math.log(2) / self.config.df_half_life_days
+        self._window = timedelta(days=self.config.window_days)
+        # Document frequencies are kept inflated by exp(decay * (day - origin)) so that one
+        # number per term decays without touching every term each day.
+        self._origin: float | None = None
+        self._df: dict[str, float] = {}
+        self._n = 0.0
+        self._clock = -math.inf
+        self._next_slot = 0
+        self._entries: dict[int, _Entry] = {}
+        self._order: deque[_Entry] = deque()
+        self._by_id: dict[str, _Entry] = {}
+        self._postings: dict[str, deque[tuple[int, float]]] = {}
+        self._live: dict[str, int] = {}  # hot spot -> members still in the window
+        self._spots: dict[str, Spot] = {}
+        self._retired: list[Spot] = []
+        self._counted_on_restore: set[str] = set()
+        self._since_prune = 0
+
+    # -- what the window holds ---------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def hotspots_live(self) -> int:
+        return len(self._live)
+
+    @property
+    def vocabulary(self) -> int:
+        return len(self._df)
+
+    def spot(self, hotspot_id: str) -> Spot | None:
+        return self._spots.get(hotspot_id)
+
+    def spots(self) -> list[Spot]:
+        """The hot spots with at least one member in the window."""
+        return list(self._spots.values())
+
+    def drain_retired(self) -> list[Spot]:
+        """Hot spots whose last member left the window since the previous call."""
+        retired, self._retired = self._retired, []
+        return retired
+
+    def restore_spot(self, spot: Spot) -> None:
+        """Go on counting a stored hot spot (call before restoring its tickets)."""
+        self._spots.setdefault(spot.hotspot_id, spot)
+
+    def hotspot_of(self, ticket_id: str) -> str | None:
+        entry = self._by_id.get(ticket_id)
+        return entry.hotspot_id if entry else None
+
+    # -- the three operations ----------------------------------------------------------
+
+    def observe(self, sighting: Sighting) -> Assignment:
+        """Assign a ticket to a hot spot (joining or seeding one) and add it to the window."""
+        known = self._by_id.get(sighting.ticket_id)
+        if known is not None:
+            return Assignment(sighting.ticket_id, known.hotspot_id, False, None, replayed=True)
+        day = _day(sighting.received_at)
+        self._advance(day)
+        terms = bag(sighting.title, sighting.body)
+        vector = self._vector(terms, day, count=True)
+        best = self._best(vector, place_bigrams(terms.places), day)
+        if best is None:
+            assignment = Assignment(
+                sighting.ticket_id, hotspot_id_for(sighting.ticket_id), True, None
+            )
+        else:
+            assignment = Assignment(sighting.ticket_id, best.hotspot_id, False, best)
+        hotspot_id = assignment.hotspot_id
+        spot = self._spots.get(hotspot_id)
+        if spot is None:
+            spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
+        spot.add(
+            sighting.ticket_id,
+            sighting.received_at,
+            sighting.title,
+            terms.places,
+            caller=sighting.caller,
+            likes=sighting.likes,
+            department=sighting.department,
+        )
+        if len(spot.days) > self.config.window_days + 8:
+            spot.prune_days((sighting.received_at - self._window).date())
+        self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+        return assignment
+
+    def restore(self, sighting: Sighting, hotspot_id: str) -> None:
+        """Put back a ticket whose hot spot is already recorded (rebuilding after a restart)."""
+        if sighting.ticket_id in self._by_id:
+            return
+        day = _day(sighting.received_at)
+        self._advance(day)
+        terms = bag(sighting.title, sighting.body)
+        vector = self._vector(terms, day, count=True)
+        spot = self._spots.get(hotspot_id)
+        if spot is None:  # no stored state for it: count what the window holds
+            spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
+            self._counted_on_restore.add(hotspot_id)
+        if hotspot_id in self._counted_on_restore:
+            spot.add(
+                sighting.ticket_id,
+                sighting.received_at,
+                sighting.title,
+                terms.places,
+                caller=sighting.caller,
+                likes=sighting.likes,
+                department=sighting.department,
+            )
+        self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+
+    def similar(
+        self, title: str, body: str, at: datetime | None = None, limit: int = 5
+    ) -> tuple[list[Match], str | None]:
+        """The most similar recent tickets and the hot spot this text would join (no change)."""
+        day = self._clock if at is None else _day(at)
+        if not self._entries or day == -math.inf:
+            return [], None
+        terms = bag(title, body)
+        vector = self._vector(terms, day)
+        mine = place_bigrams(terms.places)
+        matches = [m for m in self._ranked(vector, mine, day) if m.similarity > 0.0]
+        joins = next((m for m in matches if m.similarity >= self.config.join_threshold), None)
+        return matches[:limit], joins.hotspot_id if joins else None
+
+    def replay_all(self, sightings: Iterable[Sighting]) -> list[Assignment]:
+        """Observe tickets in the order given (the offline command sorts by received_at)."""
+        return [self.observe(s) for s in sightings]
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _advance(self, day: float) -> None:
+        if self._origin is None:
+            self._origin = day
+        if day > self._clock:
+            self._clock = day
+        horizon = self._clock - self.config.window_days
+        while self._order and self._order[0].day < horizon:
+            self._expire(self._order.popleft())
+        self._since_prune += 1
+        if self._since_prune >= 10_000:
+            self._prune()
+
+    def _scale(self, day: float) -> float:
+        if self._origin is None:
+            self._origin = day
+        return math.exp(self._decay * (day - self._origin))
+
+    def _vector(self, terms: TermBag, day: float, count: bool = False) -> list[tuple[str, float]]:
+        """Top terms by TF-IDF, unit length; with `count`, the ticket joins the frequencies."""
+        scale = self._scale(day)
+        df = self._df
+        log = math.log
+        if count:
+            self._n += scale
+        # idf = 1 + ln(n + 1) - ln(df + 1) with n and df deflated by `scale`, rearranged so
+        # that each term costs one logarithm
+        base = 1.0 + log(self._n / scale + 1.0) + log(scale)
+        weighted: list[tuple[str, float]] = []
+        append = weighted.append
+        if count:
+            for term, tf in terms.weights.items():
+                seen = df.get(term, 0.0) + scale
+                df[term] = seen
+                append((term, tf * (base - log(seen + scale))))
+        else:
+            for term, tf in terms.weights.items():
+                append((term, tf * (base - log(df.get(term, 0.0) + scale))))
+        top = heapq.nlargest(self.config.top_terms, weighted, key=itemgetter(1))
+        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+        return [(term, w / norm) for term, w in top]
+
+    def _ranked(
+        self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
+    ) -> list[Match]:
+        scores: dict[int, float] = {}
+        postings = self._postings
+        for term, weight in vector:
+            plist = postings.get(term)
+            if plist is None:
+                continue
+            for slot, other in plist:
+                scores[slot] = scores.get(slot, 0.0) + weight * other
+        if not scores:
+            return []
+        best = heapq.nlargest(4 * self.config.candidates, scores.items(), key=itemgetter(1))
+        out: list[Match] = []
+        horizon = day - self.config.window_days
+        for slot, score in best:
+            entry = self._entries.get(slot)
+            if entry is None or entry.day < horizon:
+                continue
+            if mine and entry.places and mine.isdisjoint(entry.places):
+                continue  # same words, another place: not the same problem
+            out.append(Match(entry.ticket_id, round(min(score, 1.0), 4), entry.hotspot_id))
+            if len(out) >= self.config.candidates:
+                break
+        return out
+
+    def _best(
+        self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
+    ) -> Match | None:
+        for match in self._ranked(vector, mine, day):
+            if match.similarity >= self.config.join_threshold:
+                return match
+            break
+        return None
+
+    def _add(
+        self,
+        ticket_id: str,
+        day: float,
+        hotspot_id: str,
+        vector: list[tuple[str, float]],
+        terms: TermBag,
+    ) -> None:
+        slot = self._next_slot
+        self._next_slot += 1
+        entry = _Entry(
+            slot,
+            ticket_id,
+            day,
+            hotspot_id,
+            tuple(t for t, _ in vector),
+            place_bigrams(terms.places),
+        )
+        self._entries[slot] = entry
+        self._order.append(entry)
+        self._by_id[ticket_id] = entry
+        self._live[hotspot_id] = self._live.get(hotspot_id, 0) + 1
+        cap = self.config.posting_cap
+        postings = self._postings
+        for term, weight in vector:
+            plist = postings.get(term)
+            if plist is None:
+                plist = postings[term] = deque(maxlen=cap)
+            plist.append((slot, weight))
+
+    def _expire(self, entry: _Entry) -> None:
+        del self._entries[entry.slot]
+        if self._by_id.get(entry.ticket_id) is entry:
+            del self._by_id[entry.ticket_id]
+        left = self._live[entry.hotspot_id] - 1
+        if left:
+            self._live[entry.hotspot_id] = left
+        else:
+            del self._live[entry.hotspot_id]
+            spot = self._spots.pop(entry.hotspot_id, None)
+            if spot is not None:
+                self._retired.append(spot)
+        for term in entry.terms:
+            plist = self._postings.get(term)
+            if plist is None:
+                continue
+            while plist and plist[0][0] <= entry.slot:
+                plist.popleft()
+            if not plist:
+                del self._postings[term]
+
+    def _prune(self) -> None:
+        """Forget terms no recent ticket used, and re-base the inflated frequencies."""
+        self._since_prune = 0
+        if self._origin is None:
+            return
+        scale = self._scale(self._clock)
+        floor = 0.05 * scale
+        self._df = {t: v / scale for t, v in self._df.items() if v >= floor}
+        self._n /= scale
+        self._origin = self._clock
