@@ -124,8 +124,8 @@ def test_generic_words_alone_do_not_join() -> None:
 def test_place_bigrams_outweigh_generic_ones() -> None:
     """In the term weights, an estate's bigrams count double and 投诉/反映/问题 not at all."""
     terms = bag("投诉丽发新城小区搅拌站问题", "反映丽发新城的问题")
-    assert "投诉" not in terms.weights and "问题" not in terms.weights
-    assert terms.weights["丽发"] > terms.weights["搅拌"]
+    assert "投诉" not in terms.terms and "问题" not in terms.terms
+    assert terms.weights()["丽发"] > terms.weights()["搅拌"]
 
 
 def test_window_expires_old_members() -> None:

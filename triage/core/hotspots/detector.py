@@ -18,18 +18,25 @@ assignments after a restart without assigning anything again.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import math
+import sys
+from array import array
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import itemgetter
+
+import numpy as np
 
 from triage.core.hotspots.spot import Spot
-from triage.core.hotspots.terms import TermBag, bag, place_bigrams
+from triage.core.hotspots.terms import PLACE_BOOST, TermBag, bag, place_bigrams
 
 _SECONDS_PER_DAY = 86_400.0
+_DF_SLOTS = 1 << 22
+_DF_MASK = _DF_SLOTS - 1
+_WEIGHT_BITS = 16
+_WEIGHT_SCALE = float((1 << _WEIGHT_BITS) - 1)
+_WEIGHT_MASK = (1 << _WEIGHT_BITS) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +133,18 @@ class Detector:
         # Document frequencies are kept inflated by exp(decay * (day - origin)) so that one
         # number per term decays without touching every term each day.
         self._origin: float | None = None
-        self._df: dict[str, float] = {}
+        # Document frequencies by hashed term: fixed memory whatever the vocabulary; two
+        # terms that share a slot share a count (rare in 4M slots, and it only lowers an IDF).
+        self._df = np.zeros(_DF_SLOTS, dtype=np.float64)
         self._n = 0.0
         self._clock = -math.inf
         self._next_slot = 0
         self._entries: dict[int, _Entry] = {}
         self._order: deque[_Entry] = deque()
         self._by_id: dict[str, _Entry] = {}
-        self._postings: dict[str, deque[tuple[int, float]]] = {}
+        # term -> packed (slot << 16 | weight * 65535) of the tickets that have it among their
+        # top terms, oldest first: 8 bytes a posting, read with one numpy view per ticket
+        self._postings: dict[str, array[int]] = {}
         self._live: dict[str, int] = {}  # hot spot -> members still in the window
         self._spots: dict[str, Spot] = {}
         self._retired: list[Spot] = []
@@ -151,7 +162,8 @@ class Detector:
 
     @property
     def vocabulary(self) -> int:
-        return len(self._df)
+        """Terms with a posting list (the document-frequency table has a fixed size)."""
+        return len(self._postings)
 
     def spot(self, hotspot_id: str) -> Spot | None:
         return self._spots.get(hotspot_id)
@@ -272,42 +284,49 @@ class Detector:
 
     def _vector(self, terms: TermBag, day: float, count: bool = False) -> list[tuple[str, float]]:
         """Top terms by TF-IDF, unit length; with `count`, the ticket joins the frequencies."""
+        if not terms.terms:
+            return []
         scale = self._scale(day)
-        df = self._df
-        log = math.log
+        index = (
+            np.fromiter(map(hash, terms.terms), dtype=np.int64, count=len(terms.terms)) & _DF_MASK
+        )
         if count:
             self._n += scale
-        # idf = 1 + ln(n + 1) - ln(df + 1) with n and df deflated by `scale`, rearranged so
-        # that each term costs one logarithm
-        base = 1.0 + log(self._n / scale + 1.0) + log(scale)
-        weighted: list[tuple[str, float]] = []
-        append = weighted.append
-        if count:
-            for term, tf in terms.weights.items():
-                seen = df.get(term, 0.0) + scale
-                df[term] = seen
-                append((term, tf * (base - log(seen + scale))))
-        else:
-            for term, tf in terms.weights.items():
-                append((term, tf * (base - log(df.get(term, 0.0) + scale))))
-        top = heapq.nlargest(self.config.top_terms, weighted, key=itemgetter(1))
-        norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-        return [(term, w / norm) for term, w in top]
+            self._df[index] += scale
+        tf = 1.0 + np.log(np.asarray(terms.counts))
+        if terms.boosted_at:
+            tf[terms.boosted_at] *= PLACE_BOOST
+        # idf = 1 + ln(n + 1) - ln(df + 1), with n and df deflated by `scale`
+        base = 1.0 + math.log(self._n / scale + 1.0) + math.log(scale)
+        weights = tf * (base - np.log(self._df[index] + scale))
+        k = self.config.top_terms
+        top = np.argpartition(-weights, k)[:k] if len(weights) > k else np.arange(len(weights))
+        kept = weights[top]
+        kept /= math.sqrt(float(kept @ kept)) or 1.0
+        # interned: the window keeps each term once, not once per ticket that has it
+        return [
+            (sys.intern(terms.terms[i]), w)
+            for i, w in zip(top.tolist(), kept.tolist(), strict=True)
+        ]
 
     def _ranked(
         self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
     ) -> list[Match]:
-        scores: dict[int, float] = {}
         postings = self._postings
-        for term, weight in vector:
-            plist = postings.get(term)
-            if plist is None:
-                continue
-            for slot, other in plist:
-                scores[slot] = scores.get(slot, 0.0) + weight * other
-        if not scores:
+        found = [(postings.get(term), weight) for term, weight in vector]
+        lists = [(plist, weight) for plist, weight in found if plist]
+        if not lists:
             return []
-        best = heapq.nlargest(4 * self.config.candidates, scores.items(), key=itemgetter(1))
+        packed = np.frombuffer(b"".join([plist.tobytes() for plist, _ in lists]), dtype=np.int64)
+        query = np.repeat(
+            np.array([w for _, w in lists]) / _WEIGHT_SCALE, [len(p) for p, _ in lists]
+        )
+        slots, where = np.unique(packed >> _WEIGHT_BITS, return_inverse=True)
+        scores = np.bincount(where, weights=(packed & _WEIGHT_MASK) * query)
+        wanted = min(len(scores), 4 * self.config.candidates)
+        top = np.argpartition(-scores, wanted - 1)[:wanted] if wanted < len(scores) else None
+        order = top[np.argsort(-scores[top])] if top is not None else np.argsort(-scores)
+        best = zip(slots[order].tolist(), scores[order].tolist(), strict=True)
         out: list[Match] = []
         horizon = day - self.config.window_days
         for slot, score in best:
@@ -357,8 +376,10 @@ class Detector:
         for term, weight in vector:
             plist = postings.get(term)
             if plist is None:
-                plist = postings[term] = deque(maxlen=cap)
-            plist.append((slot, weight))
+                plist = postings[term] = array("q")
+            elif len(plist) >= cap:
+                del plist[0]
+            plist.append(slot << _WEIGHT_BITS | round(weight * _WEIGHT_SCALE))
 
     def _expire(self, entry: _Entry) -> None:
         del self._entries[entry.slot]
@@ -376,18 +397,19 @@ class Detector:
             plist = self._postings.get(term)
             if plist is None:
                 continue
-            while plist and plist[0][0] <= entry.slot:
-                plist.popleft()
+            gone = 0
+            while gone < len(plist) and plist[gone] >> _WEIGHT_BITS <= entry.slot:
+                gone += 1
+            del plist[:gone]
             if not plist:
                 del self._postings[term]
 
     def _prune(self) -> None:
-        """Forget terms no recent ticket used, and re-base the inflated frequencies."""
+        """Re-base the inflated frequencies before they grow too large for a float."""
         self._since_prune = 0
         if self._origin is None:
             return
         scale = self._scale(self._clock)
-        floor = 0.05 * scale
-        self._df = {t: v / scale for t, v in self._df.items() if v >= floor}
+        self._df /= scale
         self._n /= scale
         self._origin = self._clock

@@ -70,8 +70,10 @@ _SUFFIXES = sorted(
 )
 _SUFFIX_RE = "|".join(_SUFFIXES)
 _CJK = "\u4e00-\u9fff"
-# A name: 2 to 8 Chinese characters, digits or letters before the suffix.
-_PLACE = re.compile(rf"[{_CJK}0-9A-Za-z]{{1,8}}?(?:{_SUFFIX_RE})+")
+# A name: up to eight Chinese characters, digits or letters before one or more suffixes.
+_MAX_NAME = 8
+_SUFFIX_RUN = re.compile(rf"(?:{_SUFFIX_RE})+")
+_NAME_TAIL = re.compile(rf"[{_CJK}0-9A-Za-z]*$")
 # Inside a candidate, a road, street or region ends one name and starts the next:
 # "劳动东路魅力之城小区" is two places, "劳动东路" and "魅力之城小区".
 _INNER_BREAK = re.compile(r"(?<=[路街道区县市镇乡])")
@@ -163,8 +165,16 @@ def places(text: str) -> list[str]:
     """
     found: list[str] = []
     text = REGION.sub("，", text)
-    for match in _PLACE.finditer(text):
-        candidate = match.group()
+    end = 0
+    # Find the suffixes first (one scan), then look back at most _MAX_NAME characters, never
+    # into the previous place: much faster than a lazy pattern tried at every position.
+    for match in _SUFFIX_RUN.finditer(text):
+        start = match.start()
+        head = _NAME_TAIL.search(text, max(end, start - _MAX_NAME), start)
+        end = match.end()
+        if head is None or head.start() == start:
+            continue
+        candidate = head.group() + match.group()
         # keep what follows the last particle: "小区旁的搅拌站" names the 搅拌站's place
         candidate = _NOT_NAME.split(candidate)[-1]
         for part in _INNER_BREAK.split(candidate):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -120,10 +120,12 @@ class Spot:
         self.peak_7d = 0
         self.caller_keys: set[str] = set()
         self.members: list[str] = []
-        self.days: Counter[str] = Counter()
-        self.departments: Counter[str] = Counter()
-        self._titles: deque[str] = deque(maxlen=_TITLES_KEPT)
-        self._places: Counter[str] = Counter()
+        # plain dicts and lists: most spots stay single tickets, and a Counter or a deque
+        # costs several times as much memory per spot
+        self.days: dict[str, int] = {}
+        self.departments: dict[str, int] = {}
+        self._titles: list[str] = []
+        self._places: dict[str, int] = {}
 
     def add(
         self,
@@ -146,14 +148,18 @@ class Spot:
         self.likes += max(0, likes)
         if len(self.members) < MAX_LISTED:
             self.members.append(ticket_id)
-        self.days[at.date().isoformat()] += 1
+        day = at.date().isoformat()
+        self.days[day] = self.days.get(day, 0) + 1
         if department:
-            self.departments[department] += 1
+            self.departments[department] = self.departments.get(department, 0) + 1
         if title:
             self._titles.append(title)
-        self._places.update(places)
+            if len(self._titles) > 2 * _TITLES_KEPT:
+                del self._titles[:_TITLES_KEPT]
+        for place in places:
+            self._places[place] = self._places.get(place, 0) + 1
         if len(self._places) > 4 * _PLACES_KEPT:
-            self._places = Counter(dict(self._places.most_common(_PLACES_KEPT)))
+            self._places = dict(Counter(self._places).most_common(_PLACES_KEPT))
         self.peak_7d = max(self.peak_7d, self._week_to(self.last_at.date()))
 
     def _week_to(self, end: date) -> int:
@@ -169,8 +175,8 @@ class Spot:
         recent = self._week_to(self.last_at.date())
         return HotspotSummary(
             hotspot_id=self.hotspot_id,
-            title=representative_title(self._titles),
-            places=tuple(p for p, _ in self._places.most_common(3)),
+            title=representative_title(self._titles[-_TITLES_KEPT:]),
+            places=tuple(p for p, _ in Counter(self._places).most_common(3)),
             first_at=self.first_at,
             last_at=self.last_at,
             tickets=self.tickets,
@@ -200,11 +206,11 @@ class Spot:
         spot.peak_7d = summary.peak_7d
         spot.caller_keys = set(caller_keys)
         spot.members = list(summary.members)
-        spot.days = Counter(summary.days)
-        spot.departments = Counter(summary.departments)
-        spot._titles.extend(titles)
-        spot._places = Counter({p: len(summary.places) - i for i, p in enumerate(summary.places)})
+        spot.days = dict(summary.days)
+        spot.departments = dict(summary.departments)
+        spot._titles = list(titles)[-_TITLES_KEPT:]
+        spot._places = {p: len(summary.places) - i for i, p in enumerate(summary.places)}
         return spot
 
     def titles(self) -> list[str]:
-        return list(self._titles)
+        return self._titles[-_TITLES_KEPT:]

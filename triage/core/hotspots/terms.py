@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from triage.core.hotspots.places import GENERIC, REGION, places
 
 MAX_CHARS = 400
+PLACE_CHARS = 150  # of the body searched for places: where letters name what they are about
 TITLE_WEIGHT = 2.0
 PLACE_BOOST = 2.0
 
@@ -29,10 +30,22 @@ _GENERIC_BIGRAMS = frozenset(w for w in GENERIC if len(w) == 2)
 
 @dataclass(frozen=True, slots=True)
 class TermBag:
-    """A ticket's terms with their term-frequency weights, and the places it names."""
+    """A ticket's distinct terms with their counts (title counted ``TITLE_WEIGHT`` times), the
+    places it names, and the terms inside those places."""
 
-    weights: dict[str, float]
+    terms: list[str]
+    counts: list[float]
     places: tuple[str, ...]
+    boosted: frozenset[str]
+    boosted_at: list[int]  # positions in `terms` of the boosted ones
+
+    def weights(self) -> dict[str, float]:
+        """Term-frequency weights: sublinear (the tenth mention of a word says less than the
+        first), times ``PLACE_BOOST`` inside a place. The detector computes the same in numpy."""
+        return {
+            term: (1.0 + math.log(tf)) * (PLACE_BOOST if term in self.boosted else 1.0)
+            for term, tf in zip(self.terms, self.counts, strict=True)
+        }
 
 
 def _count(text: str) -> Counter[str]:
@@ -54,14 +67,12 @@ def bag(title: str, body: str) -> TermBag:
     counts: dict[str, float] = dict(_count(body))
     for term, tf in _count(title).items():
         counts[term] = counts.get(term, 0.0) + TITLE_WEIGHT * tf
-    named = tuple(places(title + "，" + body))
+    named = tuple(places(title + "，" + body[:PLACE_CHARS]))
     boosted = place_bigrams(named)
-    # sublinear: the tenth mention of a word says less than the first
-    weights = {
-        term: (1.0 + math.log(tf)) * (PLACE_BOOST if term in boosted else 1.0)
-        for term, tf in counts.items()
-    }
-    return TermBag(weights=weights, places=named)
+    terms = list(counts)
+    at = dict(zip(terms, range(len(terms)), strict=True)) if boosted else {}
+    boosted_at = [at[t] for t in boosted if t in at]
+    return TermBag(terms, list(counts.values()), named, boosted, boosted_at)
 
 
 def place_bigrams(named: tuple[str, ...]) -> frozenset[str]:
