@@ -148,7 +148,7 @@ class Detector:
         self._live: dict[str, int] = {}  # hot spot -> members still in the window
         self._spots: dict[str, Spot] = {}
         self._retired: list[Spot] = []
-        self._counted_on_restore: set[str] = set()
+        self._restoring: dict[str, set[str]] = {}
         self._since_prune = 0
 
     # -- what the window holds ---------------------------------------------------------
@@ -222,7 +222,11 @@ class Detector:
         return assignment
 
     def restore(self, sighting: Sighting, hotspot_id: str) -> None:
-        """Put back a ticket whose hot spot is already recorded (rebuilding after a restart)."""
+        """Put back a ticket whose hot spot is already recorded (rebuilding after a restart).
+
+        A ticket its stored hot spot does not list yet (the process stopped between writing
+        the ticket's hot spot and the hot spot itself) is counted into it now, once.
+        """
         if sighting.ticket_id in self._by_id:
             return
         day = _day(sighting.received_at)
@@ -230,10 +234,13 @@ class Detector:
         terms = bag(sighting.title, sighting.body)
         vector = self._vector(terms, day, count=True)
         spot = self._spots.get(hotspot_id)
-        if spot is None:  # no stored state for it: count what the window holds
+        if spot is None:
             spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
-            self._counted_on_restore.add(hotspot_id)
-        if hotspot_id in self._counted_on_restore:
+        listed = self._restoring.get(hotspot_id)
+        if listed is None:
+            listed = self._restoring[hotspot_id] = set(spot.members)
+        if sighting.ticket_id not in listed:
+            listed.add(sighting.ticket_id)
             spot.add(
                 sighting.ticket_id,
                 sighting.received_at,
@@ -244,6 +251,10 @@ class Detector:
                 department=sighting.department,
             )
         self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+
+    def restored(self) -> None:
+        """End of a rebuild: drop the member sets it needed."""
+        self._restoring.clear()
 
     def similar(
         self, title: str, body: str, at: datetime | None = None, limit: int = 5
