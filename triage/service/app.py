@@ -126,6 +126,13 @@ def create_app(
             await hotspot_store.ensure_indexes()
 
         indexes = asyncio.create_task(_until_ok("mongodb indexes", ensure_indexes))
+        if settings.hotspot_window_days > 0:
+            # Rebuilt before the consumer starts, so that no ticket is detected twice; an
+            # API-only process keeps the state of its start for `similar` suggestions.
+            config = DetectorConfig(window_days=settings.hotspot_window_days)
+            tracker = HotspotTracker(hotspot_store, config)
+            await _until_ok("hot-spot window", tracker.rebuild)
+            app[HOTSPOTS] = tracker
         stop_polling = asyncio.Event()
         poller = asyncio.create_task(
             poll_activations(
@@ -150,12 +157,7 @@ def create_app(
 
     async def stream(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="classify")
-        tracker = None
-        if settings.hotspot_window_days > 0:
-            config = DetectorConfig(window_days=settings.hotspot_window_days)
-            tracker = HotspotTracker(app[HOTSPOT_STORE], config)
-            await _until_ok("hot-spot window", tracker.rebuild)
-            app[HOTSPOTS] = tracker
+        tracker = app.get(HOTSPOTS)
         member = TicketConsumer(
             settings,
             store=app[STORE],

@@ -49,12 +49,18 @@ class DetectorConfig:
     join_threshold: float = 0.30
     df_half_life_days: float = 30.0
     candidates: int = 8
+    consensus: int = 3
+    consensus_threshold: float = 0.20
 
     def __post_init__(self) -> None:
         if not self.window_days > 0:
             raise ValueError(f"window_days must be positive, got {self.window_days}")
-        if self.top_terms < 1 or self.posting_cap < 1 or self.candidates < 1:
-            raise ValueError("top_terms, posting_cap and candidates must be at least 1")
+        if min(self.top_terms, self.posting_cap, self.candidates, self.consensus) < 1:
+            raise ValueError("top_terms, posting_cap, candidates and consensus must be at least 1")
+        if not 0.0 < self.consensus_threshold <= 1.0:
+            raise ValueError(
+                f"consensus_threshold must be in (0, 1], got {self.consensus_threshold}"
+            )
         if not 0.0 < self.join_threshold <= 1.0:
             raise ValueError(f"join_threshold must be in (0, 1], got {self.join_threshold}")
         if not self.df_half_life_days > 0:
@@ -354,10 +360,20 @@ class Detector:
     def _best(
         self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
     ) -> Match | None:
-        for match in self._ranked(vector, mine, day):
-            if match.similarity >= self.config.join_threshold:
-                return match
-            break
+        ranked = self._ranked(vector, mine, day)
+        if not ranked:
+            return None
+        if ranked[0].similarity >= self.config.join_threshold:
+            return ranked[0]
+        # A long letter shares a smaller part of itself with any one short ticket; when its
+        # nearest few all belong to one hot spot, they agree where it goes.
+        k = self.config.consensus
+        if (
+            len(ranked) >= k
+            and ranked[k - 1].similarity >= self.config.consensus_threshold
+            and len({m.hotspot_id for m in ranked[:k]}) == 1
+        ):
+            return ranked[0]
         return None
 
     def _add(

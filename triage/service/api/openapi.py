@@ -105,6 +105,8 @@ SCHEMAS: dict[str, S] = {
                 "required": ["title", "body", "location"],
                 "properties": {"title": STR, "body": STR, "location": OSTR},
             },
+            "similar": {"type": "array", "items": _ref("SimilarTicket")},
+            "hotspot": _ref("HotspotBrief"),
         },
     },
     "Decision": {
