@@ -144,6 +144,15 @@ def test_window_expires_old_members() -> None:
     assert detector.spot(old.hotspot_id) is None
 
 
+def test_window_holds_at_most_max_tickets() -> None:
+    """Past `max_tickets` the oldest tickets leave first, however recent they are."""
+    detector = Detector(DetectorConfig(max_tickets=5))
+    for i, (title, body) in enumerate(BACKGROUND[:10]):
+        detector.observe(sighting(f"bg-{i}", title, body, T0 + timedelta(minutes=i)))
+    assert len(detector) == 5
+    assert detector.hotspot_of("bg-4") is None and detector.hotspot_of("bg-5") is not None
+
+
 def test_replayed_ticket_never_joins_twice() -> None:
     """Observing a ticket again returns its hot spot and changes no count."""
     detector = warmed()
@@ -259,7 +268,14 @@ def test_rank_orders_by_heat_and_drops_singletons() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"window_days": 0}, {"join_threshold": 0.0}, {"top_terms": 0}, {"df_half_life_days": -1}],
+    [
+        {"window_days": 0},
+        {"join_threshold": 0.0},
+        {"top_terms": 0},
+        {"df_half_life_days": -1},
+        {"max_tickets": 0},
+        {"consensus_threshold": 1.5},
+    ],
 )
 def test_config_refuses_bad_values(kwargs: dict[str, float]) -> None:
     """A detector configuration that cannot work is refused with the value named."""

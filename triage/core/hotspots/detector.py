@@ -44,6 +44,9 @@ class DetectorConfig:
     """Every knob of the detector; the defaults are the ones measured in the README."""
 
     window_days: float = 90.0
+    # ...and at most this many tickets (the oldest leave first): about 2.8 KB each, so memory
+    # stays bounded when a 90-day window would hold more (bench/hotspots.py)
+    max_tickets: int = 200_000
     top_terms: int = 24
     posting_cap: int = 32
     join_threshold: float = 0.30
@@ -57,6 +60,8 @@ class DetectorConfig:
             raise ValueError(f"window_days must be positive, got {self.window_days}")
         if min(self.top_terms, self.posting_cap, self.candidates, self.consensus) < 1:
             raise ValueError("top_terms, posting_cap, candidates and consensus must be at least 1")
+        if self.max_tickets < 1:
+            raise ValueError(f"max_tickets must be at least 1, got {self.max_tickets}")
         if not 0.0 < self.consensus_threshold <= 1.0:
             raise ValueError(
                 f"consensus_threshold must be in (0, 1], got {self.consensus_threshold}"
@@ -288,8 +293,9 @@ class Detector:
         if day > self._clock:
             self._clock = day
         horizon = self._clock - self.config.window_days
-        while self._order and self._order[0].day < horizon:
-            self._expire(self._order.popleft())
+        order, cap = self._order, self.config.max_tickets
+        while order and (order[0].day < horizon or len(order) >= cap):
+            self._expire(order.popleft())
         self._since_prune += 1
         if self._since_prune >= 10_000:
             self._prune()
