@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -184,6 +184,9 @@ async def plan_batch(
             _sighting(item.ticket, record) for item, record in zip(analysed, records, strict=True)
         ]
         write = await loop.run_in_executor(executor, hotspots.observe, sightings)
+        # the ticket document records its hot spot in the same write that stores it
+        found = dict(write.assignments)
+        records = [replace(r, hotspot_id=found.get(r.ticket_id)) for r in records]
     return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets, write)
 
 

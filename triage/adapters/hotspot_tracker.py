@@ -51,8 +51,8 @@ class HotspotTracker:
         for sighting in sightings:
             with self._lock:
                 assignment = self.detector.observe(sighting)
+            assignments.append((sighting.ticket_id, assignment.hotspot_id))
             if not assignment.replayed:
-                assignments.append((sighting.ticket_id, assignment.hotspot_id))
                 touched[assignment.hotspot_id] = None
         spots = []
         with self._lock:

@@ -1,11 +1,12 @@
 """MongoDB `hotspots`: one document per hot spot, and each ticket's `hotspot_id`.
 
-A batch's detection is written in two idempotent steps, tickets first: each ticket gets
-`$set: {hotspot_id}`, then each hot spot it touched is `$set` whole from the detector's state
-(counters, day counts, member ids, hashed caller keys, recent titles). Replaying a batch
-writes the same values again. If the process stops between the two steps, the rebuild at the
-next start finds tickets that their hot spot does not list yet and counts them in then
-(``Detector.restore``), so nothing is lost and nothing is counted twice.
+A batch's detection is written in two idempotent steps, tickets first: each ticket document
+is stored with its `hotspot_id` (``TicketRecord.hotspot_id``), then each hot spot the batch
+touched is `$set` whole from the detector's state (counters, day counts, member ids, hashed
+caller keys, recent titles). Replaying a batch writes the same values again. If the process
+stops between the two steps, the rebuild at the next start finds tickets that their hot spot
+does not list yet and counts them in then (``Detector.restore``), so nothing is lost and
+nothing is counted twice.
 
 Queries use only `find` with `$gte`/`$lte`/equality on stored fields and `sort` on an indexed
 one; the local days of a hot spot's first and last ticket are stored for the date filters.
@@ -133,11 +134,7 @@ class MongoHotspotStore:
             raise _translate(exc) from exc
 
     async def save(self, write: HotspotWrite) -> None:
-        if write.assignments:
-            await self._bulk(
-                self.tickets_,
-                [UpdateOne({"_id": t}, {"$set": {"hotspot_id": h}}) for t, h in write.assignments],
-            )
+        """The touched hot spots; the tickets' `hotspot_id` went with the tickets themselves."""
         if write.spots:
             await self._bulk(
                 self.hotspots,
