@@ -62,7 +62,7 @@ class HotspotTracker:
                 # A single ticket is rebuilt from the ticket itself: no document until a
                 # second one joins it.
                 if spot is not None and spot.tickets >= MIN_TICKETS:
-                    spots.append((spot.summary(), tuple(spot.caller_keys), tuple(spot.titles())))
+                    spots.append((spot.summary(), tuple(spot.titles())))
         return HotspotWrite(tuple(assignments), tuple(spots))
 
     async def save(self, write: HotspotWrite) -> None:

@@ -2,11 +2,13 @@
 
 A batch's detection is written in two idempotent steps, tickets first: each ticket document
 is stored with its `hotspot_id` (``TicketRecord.hotspot_id``), then each hot spot the batch
-touched is `$set` whole from the detector's state (counters, day counts, member ids, hashed
-caller keys, recent titles). Replaying a batch writes the same values again. If the process
-stops between the two steps, the rebuild at the next start finds tickets that their hot spot
-does not list yet and counts them in then (``Detector.restore``), so nothing is lost and
-nothing is counted twice.
+touched is `$set` whole from the detector's state (counters, day counts, member ids, recent
+titles). Callers are counted in memory by a hash and never stored: a hash of a phone number
+is a phone number to anyone who can enumerate them, so after a restart a caller who already
+wrote about a hot spot counts once more. Replaying a batch writes the same values again. If
+the process stops between the two steps, the rebuild at the next start finds tickets that
+their hot spot does not list yet and counts them in then (``Detector.restore``), so nothing
+is lost and nothing is counted twice.
 
 Queries use only `find` with `$gte`/`$lte`/equality on stored fields and `sort` on an indexed
 one; the local days of a hot spot's first and last ticket are stored for the date filters.
@@ -35,7 +37,7 @@ class HotspotWrite:
     """What one batch's detection changed: ticket -> hot spot, and the touched hot spots."""
 
     assignments: tuple[tuple[str, str], ...]
-    spots: tuple[tuple[HotspotSummary, tuple[str, ...], tuple[str, ...]], ...]
+    spots: tuple[tuple[HotspotSummary, tuple[str, ...]], ...]  # with recent member titles
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +66,7 @@ def _local_day(at: datetime) -> str:
     return at.astimezone(LOCAL_TZ).date().isoformat()
 
 
-def hotspot_document(
-    summary: HotspotSummary, caller_keys: Sequence[str], titles: Sequence[str]
-) -> Doc:
+def hotspot_document(summary: HotspotSummary, titles: Sequence[str]) -> Doc:
     """The stored form of a hot spot (``_id`` aside): readable fields, then restart state."""
     return {
         "title": summary.title,
@@ -85,7 +85,6 @@ def hotspot_document(
         "department_counts": dict(summary.departments),
         "days": dict(summary.days),
         "members": list(summary.members),
-        "caller_keys": list(caller_keys),
         "titles": list(titles),
     }
 
@@ -108,13 +107,10 @@ def spot_from_document(doc: Doc) -> Spot:
         days=dict(doc.get("days", {})),
         members=tuple(doc.get("members", ())),
     )
-    return Spot.restore(summary, doc.get("caller_keys", ()), doc.get("titles", ()))
+    return Spot.restore(summary, (), doc.get("titles", ()))
 
 
-_SUMMARY_FIELDS = {
-    "caller_keys": 0,
-    "titles": 0,
-}
+_SUMMARY_FIELDS = {"titles": 0}
 
 
 class MongoHotspotStore:
@@ -141,10 +137,10 @@ class MongoHotspotStore:
                 [
                     UpdateOne(
                         {"_id": s.hotspot_id},
-                        {"$set": hotspot_document(s, keys, titles)},
+                        {"$set": hotspot_document(s, titles)},
                         upsert=True,
                     )
-                    for s, keys, titles in write.spots
+                    for s, titles in write.spots
                 ],
             )
 
