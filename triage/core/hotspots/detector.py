@@ -22,7 +22,7 @@ import math
 import sys
 from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,8 @@ import numpy as np
 
 from triage.core.hotspots.spot import Spot
 from triage.core.hotspots.terms import PLACE_BOOST, TermBag, bag, place_bigrams
+
+Represent = Callable[[str, str], TermBag]
 
 _SECONDS_PER_DAY = 86_400.0
 _DF_SLOTS = 1 << 22
@@ -53,6 +55,7 @@ class DetectorConfig:
     df_half_life_days: float = 30.0
     candidates: int = 8
     consensus: int = 3
+    place_boost: float = PLACE_BOOST
     consensus_threshold: float = 0.20
 
     def __post_init__(self) -> None:
@@ -60,6 +63,8 @@ class DetectorConfig:
             raise ValueError(f"window_days must be positive, got {self.window_days}")
         if min(self.top_terms, self.posting_cap, self.candidates, self.consensus) < 1:
             raise ValueError("top_terms, posting_cap, candidates and consensus must be at least 1")
+        if not self.place_boost > 0:
+            raise ValueError(f"place_boost must be positive, got {self.place_boost}")
         if self.max_tickets < 1:
             raise ValueError(f"max_tickets must be at least 1, got {self.max_tickets}")
         if not 0.0 < self.consensus_threshold <= 1.0:
@@ -137,8 +142,11 @@ def _day(at: datetime) -> float:
 class Detector:
     """The window of recent tickets, its inverted index and the hot spots alive in it."""
 
-    def __init__(self, config: DetectorConfig | None = None) -> None:
+    def __init__(self, config: DetectorConfig | None = None, represent: Represent = bag) -> None:
+        """`represent` turns (title, body) into terms: ``terms.bag`` unless measuring another
+        representation (bench/hotspots_quality.py)."""
         self.config = config or DetectorConfig()
+        self._bag = represent
         self._decay = math.log(2) / self.config.df_half_life_days
         self._window = timedelta(days=self.config.window_days)
         # Document frequencies are kept inflated by exp(decay * (day - origin)) so that one
@@ -205,7 +213,7 @@ class Detector:
             return Assignment(sighting.ticket_id, known.hotspot_id, False, None, replayed=True)
         day = _day(sighting.received_at)
         self._advance(day)
-        terms = bag(sighting.title, sighting.body)
+        terms = self._bag(sighting.title, sighting.body)
         vector = self._vector(terms, day, count=True)
         best = self._best(vector, place_bigrams(terms.places), day)
         if best is None:
@@ -242,7 +250,7 @@ class Detector:
             return
         day = _day(sighting.received_at)
         self._advance(day)
-        terms = bag(sighting.title, sighting.body)
+        terms = self._bag(sighting.title, sighting.body)
         vector = self._vector(terms, day, count=True)
         spot = self._spots.get(hotspot_id)
         if spot is None:
@@ -274,7 +282,7 @@ class Detector:
         day = self._clock if at is None else _day(at)
         if not self._entries or day == -math.inf:
             return [], None
-        terms = bag(title, body)
+        terms = self._bag(title, body)
         vector = self._vector(terms, day)
         mine = place_bigrams(terms.places)
         matches = [m for m in self._ranked(vector, mine, day) if m.similarity > 0.0]
@@ -318,7 +326,7 @@ class Detector:
             self._df[index] += scale
         tf = 1.0 + np.log(np.asarray(terms.counts))
         if terms.boosted_at:
-            tf[terms.boosted_at] *= PLACE_BOOST
+            tf[terms.boosted_at] *= self.config.place_boost
         # idf = 1 + ln(n + 1) - ln(df + 1), with n and df deflated by `scale`
         base = 1.0 + math.log(self._n / scale + 1.0) + math.log(scale)
         weights = tf * (base - np.log(self._df[index] + scale))
