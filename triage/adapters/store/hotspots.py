@@ -121,7 +121,7 @@ class MongoHotspotStore:
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, connect=False
         )
         self.hotspots = self._client[db]["hotspots"]
-        self.tickets_ = self._client[db]["tickets"]
+        self.ticket_docs = self._client[db]["tickets"]
 
     async def ensure_indexes(self) -> None:
         try:
@@ -176,7 +176,7 @@ class MongoHotspotStore:
     async def window(self, since: datetime) -> list[tuple[Sighting, str]]:
         """Tickets since `since` that have a hot spot, oldest first, with it."""
         try:
-            cursor = self.tickets_.find(
+            cursor = self.ticket_docs.find(
                 {"received_day": {"$gte": _local_day(since)}, "hotspot_id": {"$exists": True}},
                 {"received_at": 1, "title": 1, "body": 1, "hotspot_id": 1, "department": 1},
             )
@@ -231,7 +231,7 @@ class MongoHotspotStore:
         if not ticket_ids:
             return {}
         try:
-            cursor = self.tickets_.find(
+            cursor = self.ticket_docs.find(
                 {"_id": {"$in": list(ticket_ids)}},
                 {"department": 1, "status": 1, "received_at": 1, "title": 1},
             )
