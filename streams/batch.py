@@ -12,16 +12,18 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
 from streams.codec import Ticket, decode_ticket, encode
 from streams.deadletter import dead_letter
 from streams.producer import Outgoing, Producer
-from triage.adapters.store import DeadLetterRecord, TicketRecord, TicketStore
+from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.store import DeadLetterRecord, HotspotWrite, TicketRecord, TicketStore
 from triage.core.departments import Registry
 from triage.core.domain import Classifier, Prediction, TicketText
+from triage.core.hotspots import Sighting
 from triage.core.routing import Decision, content_hash, decide
 from triage.core.settings import Settings
 
@@ -74,6 +76,7 @@ class Plan:
     deadletters: tuple[DeadLetterRecord, ...]
     outgoing: tuple[Outgoing, ...]
     offsets: dict[tuple[str, int], int]
+    hotspots: HotspotWrite | None = None
 
 
 @dataclass
@@ -108,8 +111,12 @@ async def plan_batch(
     registry: Registry,
     settings: Settings,
     executor: Executor | None = None,
+    hotspots: HotspotTracker | None = None,
 ) -> Plan:
-    """Decode, classify and decide; bad messages become dead letters, never exceptions."""
+    """Decode, classify and decide; bad messages become dead letters, never exceptions.
+
+    With ``hotspots``, the batch's tickets then go through hot-spot detection (same executor).
+    """
     topics = settings.topics
     latest: dict[str, Ticket] = {}
     dead: list[tuple[Outgoing, DeadLetterRecord]] = []
@@ -171,7 +178,31 @@ async def plan_batch(
         )
         records.append(record)
         outgoing.append(_routing_message(record, settings))
-    return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets)
+    write = None
+    if hotspots is not None:
+        sightings = [
+            _sighting(item.ticket, record) for item, record in zip(analysed, records, strict=True)
+        ]
+        write = await loop.run_in_executor(executor, hotspots.observe, sightings)
+        # the ticket document records its hot spot in the same write that stores it
+        found = dict(write.assignments)
+        records = [replace(r, hotspot_id=found.get(r.ticket_id)) for r in records]
+    return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets, write)
+
+
+def _sighting(ticket: Ticket, record: TicketRecord) -> Sighting:
+    caller = ticket.caller
+    decision = record.decision
+    routed = decision.kind == "routed" and decision.department is not None
+    return Sighting(
+        ticket_id=record.ticket_id,
+        received_at=record.received_at,
+        title=record.title,
+        body=record.body,
+        # counted by a hash only (triage.core.hotspots.spot.caller_key), never stored
+        caller=(caller.phone or caller.name) if caller is not None else None,
+        department=decision.department if routed else "review",
+    )
 
 
 def _routing_message(record: TicketRecord, settings: Settings) -> Outgoing:
@@ -199,7 +230,12 @@ def _routing_message(record: TicketRecord, settings: Settings) -> Outgoing:
 
 
 async def deliver(
-    plan: Plan, *, store: TicketStore, producer: Producer, done: set[str] | None = None
+    plan: Plan,
+    *,
+    store: TicketStore,
+    producer: Producer,
+    done: set[str] | None = None,
+    hotspots: HotspotTracker | None = None,
 ) -> None:
     """Store and publish concurrently; return when both are acknowledged, else raise.
 
@@ -212,6 +248,8 @@ async def deliver(
         if "store" not in done:
             await store.upsert_batch(plan.records)
             await store.add_deadletters(plan.deadletters)
+            if hotspots is not None and plan.hotspots is not None:
+                await hotspots.save(plan.hotspots)  # after the tickets it points into
             done.add("store")
 
     async def produce_part() -> None:

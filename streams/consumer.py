@@ -21,6 +21,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
 from streams.exceptions import StreamsError
 from streams.producer import Producer
+from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.store import TicketStore
 from triage.core.departments import Registry
 from triage.core.errors import StoreError
@@ -120,8 +121,10 @@ class TicketConsumer:
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
+        hotspots: HotspotTracker | None = None,
     ) -> None:
         self.settings = settings
+        self.hotspots = hotspots
         self.store, self.producer = store, producer
         self.analyzer, self.registry, self.executor = analyzer, registry, executor
         self.stats = Stats()
@@ -185,6 +188,7 @@ class TicketConsumer:
                 registry=self.registry,
                 settings=self.settings,
                 executor=self.executor,
+                hotspots=self.hotspots,
             )
             await self._drain()
             self._pending = asyncio.create_task(
@@ -210,7 +214,13 @@ class TicketConsumer:
         backoff, done = Backoff(), set[str]()
         while True:
             try:
-                await deliver(plan, store=self.store, producer=self.producer, done=done)
+                await deliver(
+                    plan,
+                    store=self.store,
+                    producer=self.producer,
+                    done=done,
+                    hotspots=self.hotspots,
+                )
             except (StoreError, StreamsError, KafkaError) as exc:
                 delay = backoff.step()
                 self.stats.retries += 1

@@ -137,3 +137,16 @@ async def test_dashboard_loads_only_local_scripts_styles_and_fonts(
     assert refs and all(ref.startswith("/static/") for ref in refs)
     assert "url(" not in css and "@import" not in css
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", html + css + js)
+
+
+async def test_hotspots_panel_script_is_served_and_local(
+    dashboard_client: TestClient[web.Request, web.Application],
+) -> None:
+    """The hot-spots panel's script is on the page, served from /static, and calls only our API."""
+    html = await (await dashboard_client.get("/")).text()
+    asset = await dashboard_client.get("/static/hotspots.js")
+    assert asset.status == 200 and asset.content_type == "text/javascript"
+    assert "/static/hotspots.js" in html
+    js = await asset.text()
+    assert "/v1/hotspots" in js and "innerHTML" not in js
+    assert not re.search(r"https?://", js)

@@ -76,6 +76,8 @@ class Settings:
     http_max_bytes: int = 64 * 1024
     models_dir: Path = MODELS_DIR
     model_poll_ms: int = 5_000
+    # Hot-spot detection over this many days of tickets; 0 turns it off.
+    hotspot_window_days: int = 90
 
     @property
     def events_group_id(self) -> str:
@@ -134,6 +136,9 @@ class Settings:
             http_max_bytes=integer("TRIAGE_HTTP_MAX_BYTES", d.http_max_bytes, 1024, 16 << 20),
             models_dir=path("TRIAGE_MODELS_DIR") or d.models_dir,
             model_poll_ms=integer("TRIAGE_MODEL_POLL_MS", d.model_poll_ms, 100, 3_600_000),
+            hotspot_window_days=integer(
+                "TRIAGE_HOTSPOT_WINDOW_DAYS", d.hotspot_window_days, 0, 3_650
+            ),
         )
         settings.validate()
         return settings

@@ -21,8 +21,10 @@ from streams.events import EventConsumer
 from streams.producer import KafkaProducer
 from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
+from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.registry_file import load_registry
-from triage.adapters.store import MongoTicketStore
+from triage.adapters.store import MongoHotspotStore, MongoTicketStore
+from triage.core.hotspots import DetectorConfig
 from triage.core.settings import Settings
 from triage.service import dashboard
 from triage.service.api import add_api_routes
@@ -33,6 +35,8 @@ from triage.service.keys import (
     CONSUMER,
     CONSUMER_TASK,
     EVENTS_TASK,
+    HOTSPOT_STORE,
+    HOTSPOTS,
     MODEL,
     PRODUCER,
     REGISTRY,
@@ -97,6 +101,8 @@ def create_app(
         log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         store = MongoTicketStore(settings.mongodb_uri, settings.db)
         app[STORE] = store
+        hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
+        app[HOTSPOT_STORE] = hotspot_store
         producer = KafkaProducer(settings.kafka_bootstrap)
         await _until_ok("kafka producer", producer.start)
         app[PRODUCER] = producer
@@ -114,7 +120,19 @@ def create_app(
                 raise LookupError(f"topics not in metadata yet: {sorted(missing)}")
 
         await _until_ok("kafka topic metadata", topics_visible)
-        indexes = asyncio.create_task(_until_ok("mongodb indexes", store.ensure_indexes))
+
+        async def ensure_indexes() -> None:
+            await store.ensure_indexes()
+            await hotspot_store.ensure_indexes()
+
+        indexes = asyncio.create_task(_until_ok("mongodb indexes", ensure_indexes))
+        if settings.hotspot_window_days > 0:
+            # Rebuilt before the consumer starts, so that no ticket is detected twice; an
+            # API-only process keeps the state of its start for `similar` suggestions.
+            config = DetectorConfig(window_days=settings.hotspot_window_days)
+            tracker = HotspotTracker(hotspot_store, config)
+            await _until_ok("hot-spot window", tracker.rebuild)
+            app[HOTSPOTS] = tracker
         stop_polling = asyncio.Event()
         poller = asyncio.create_task(
             poll_activations(
@@ -135,9 +153,11 @@ def create_app(
         await asyncio.gather(poller, indexes, return_exceptions=True)
         await producer.stop()
         await store.close()
+        await hotspot_store.close()
 
     async def stream(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="classify")
+        tracker = app.get(HOTSPOTS)
         member = TicketConsumer(
             settings,
             store=app[STORE],
@@ -145,6 +165,7 @@ def create_app(
             analyzer=app[MODEL].analyzer,
             registry=app[REGISTRY],
             executor=executor,
+            hotspots=tracker,
         )
 
         def follow(new: Analyzer) -> None:

@@ -17,6 +17,7 @@ ASSETS = {
     "index.html": "text/html",
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
+    "hotspots.js": "text/javascript",
 }
 # The page runs only our own script and talks only to our own origin.
 CSP = (

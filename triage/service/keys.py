@@ -13,7 +13,8 @@ from streams.batch import Analyzer
 from streams.consumer import TicketConsumer
 from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
-from triage.adapters.store import TicketStore
+from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.store import HotspotStore, TicketStore
 from triage.core.departments import Registry
 from triage.core.settings import Settings
 
@@ -23,6 +24,8 @@ __all__ = [
     "CONSUMER",
     "CONSUMER_TASK",
     "EVENTS_TASK",
+    "HOTSPOTS",
+    "HOTSPOT_STORE",
     "MODEL",
     "PRODUCER",
     "REGISTRY",
@@ -41,3 +44,6 @@ EVENTS_TASK = web.AppKey("events_task", asyncio.Task[None])
 # The analyzer in use now; ANALYZER keeps the one loaded at start-up.
 MODEL = web.AppKey("model", ModelSlot)
 CATALOG = web.AppKey("catalog", FolderCatalog)
+# The `hotspots` collection (always); the detector only where the consumer runs.
+HOTSPOT_STORE = web.AppKey("hotspot_store", HotspotStore)
+HOTSPOTS = web.AppKey("hotspots", HotspotTracker)

@@ -6,6 +6,13 @@ since a ticket is keyed by ticket_id, a decision is pushed only when its decisio
 there yet, and a dead letter is keyed by its source topic, partition and offset.
 """
 
+from triage.adapters.store.hotspots import (
+    HOTSPOT_INDEXES,
+    HotspotQuery,
+    HotspotStore,
+    HotspotWrite,
+    MongoHotspotStore,
+)
 from triage.adapters.store.memory import MemoryTicketStore
 from triage.adapters.store.mongo import MongoTicketStore
 from triage.adapters.store.records import (
@@ -21,10 +28,15 @@ from triage.adapters.store.records import (
 )
 
 __all__ = [
+    "HOTSPOT_INDEXES",
     "TICKET_INDEXES",
     "DeadLetterRecord",
     "EventWrite",
+    "HotspotQuery",
+    "HotspotStore",
+    "HotspotWrite",
     "MemoryTicketStore",
+    "MongoHotspotStore",
     "MongoTicketStore",
     "StoreCounts",
     "TicketRecord",

@@ -46,13 +46,13 @@ class MongoTicketStore:
             await self.tickets.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
             await self.events.create_indexes([IndexModel("event_id", unique=True)])
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def ping(self) -> None:
         try:
             await self._client.admin.command("ping")
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def upsert_batch(self, records: Sequence[TicketRecord]) -> None:
         if not records:
@@ -71,7 +71,7 @@ class MongoTicketStore:
             existing = [updates[e["index"]] for e in errors]
             await self._bulk(self.tickets, [UpdateOne(f, u, upsert=True) for f, u in existing])
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def add_deadletters(self, records: Sequence[DeadLetterRecord]) -> None:
         if not records:
@@ -107,13 +107,13 @@ class MongoTicketStore:
             if errors or exc.details.get("writeConcernErrors"):
                 raise StoreError(f"bulk write failed: {errors[:3]}") from exc
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def get(self, ticket_id: str) -> Doc | None:
         try:
             doc: Doc | None = await self.tickets.find_one({"_id": ticket_id})
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return doc
 
     async def counts(self) -> StoreCounts:
@@ -124,7 +124,7 @@ class MongoTicketStore:
             rows = await cursor.to_list()
             deadletters = await self.deadletters.count_documents({})
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return store_counts(
             ((r["_id"].get("s"), r["_id"].get("d"), r["n"]) for r in rows), deadletters
         )
@@ -138,14 +138,14 @@ class MongoTicketStore:
             cursor = await self._db[collection].aggregate(pipeline)
             rows: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return rows
 
     async def find_event(self, event_id: str) -> Doc | None:
         try:
             doc: Doc | None = await self.events.find_one({"event_id": event_id})
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return doc
 
     async def apply_event(self, write: EventWrite) -> bool:
@@ -158,7 +158,7 @@ class MongoTicketStore:
             # where a redelivery finds it and writes this record then.
             await self._record_event(write.event)
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return True
 
     async def record_event(self, event: Doc) -> None:
@@ -166,7 +166,7 @@ class MongoTicketStore:
         try:
             await self._record_event(event)
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def _record_event(self, event: Doc) -> None:
         with contextlib.suppress(DuplicateKeyError):
@@ -176,7 +176,7 @@ class MongoTicketStore:
         try:
             await self.events.update_one({"event_id": event_id}, {"$set": {"published": True}})
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
 
     async def list_tickets(
         self, *, department: str | None, status: str | None, limit: int, after: str | None
@@ -192,7 +192,7 @@ class MongoTicketStore:
             cursor = self.tickets.find(filter_).sort("_id", 1).limit(limit)
             docs: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return docs
 
     async def activations(self, limit: int) -> list[Doc]:
@@ -200,7 +200,7 @@ class MongoTicketStore:
             cursor = self.model_activations.find({}).sort("_id", -1).limit(limit)
             docs: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return docs
 
     async def add_activation(self, doc: Doc) -> bool:
@@ -209,11 +209,11 @@ class MongoTicketStore:
         except DuplicateKeyError:
             return False
         except PyMongoError as exc:
-            raise _translate(exc) from exc
+            raise translate_error(exc) from exc
         return True
 
 
-def _translate(exc: PyMongoError) -> StoreError:
+def translate_error(exc: PyMongoError) -> StoreError:
     if isinstance(exc, ConnectionFailure):
         return StoreUnavailableError(f"MongoDB unreachable: {type(exc).__name__}")
     return StoreError(f"MongoDB error: {type(exc).__name__}: {exc}")

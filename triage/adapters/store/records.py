@@ -33,6 +33,7 @@ class TicketRecord:
     body: str
     location: str | None
     decision: Decision
+    hotspot_id: str | None = None  # set when hot-spot detection runs (triage.core.hotspots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
     received = record.received_at.astimezone(UTC)
     status = decision.kind
     filter_ = {"_id": record.ticket_id, "decisions.decision_id": {"$ne": decision.decision_id}}
-    update = {
+    update: Doc = {
         "$setOnInsert": {
             "received_at": received,
             "received_day": record.received_at.astimezone(LOCAL_TZ).date().isoformat(),
@@ -150,6 +151,8 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
             "status_history": {"status": status, "at": now, "by": "triage"},
         },
     }
+    if record.hotspot_id is not None:
+        update["$set"]["hotspot_id"] = record.hotspot_id
     return filter_, update
 
 

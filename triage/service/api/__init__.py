@@ -1,4 +1,5 @@
-"""The HTTP API under ``/v1``: suggestions, tickets and outcomes, departments, models.
+"""The HTTP API under ``/v1``: suggestions, tickets and outcomes, departments, models,
+statistics, hot spots.
 
 ``add_api_routes(app)`` installs the JSON error and bearer-token middlewares, every route, and
 the OpenAPI document that describes them (merging what the statistics routes contribute).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from triage.service.api import departments, models, openapi, stats, suggest, tickets
+from triage.service.api import departments, hotspots, models, openapi, stats, suggest, tickets
 from triage.service.api.auth import TokenSet, auth_middleware
 from triage.service.api.errors import error_middleware
 
@@ -19,7 +20,10 @@ def add_api_routes(app: web.Application, tokens: TokenSet) -> None:
     """Routes and middlewares of the API on ``app`` (before it starts)."""
     app.middlewares.append(error_middleware)
     app.middlewares.append(auth_middleware(tokens))
-    for module in (suggest, tickets, departments, models, stats):
+    for module in (suggest, tickets, departments, models, stats, hotspots):
         module.add_routes(app)
-    spec = openapi.document(dict(stats.OPENAPI_PATHS), dict(stats.OPENAPI_SCHEMAS))
+    spec = openapi.document(
+        {**stats.OPENAPI_PATHS, **hotspots.OPENAPI_PATHS},
+        {**stats.OPENAPI_SCHEMAS, **hotspots.OPENAPI_SCHEMAS},
+    )
     openapi.add_routes(app, spec)

@@ -101,6 +101,8 @@ SCHEMAS: dict[str, S] = {
                 "required": ["title", "body", "location"],
                 "properties": {"title": STR, "body": STR, "location": OSTR},
             },
+            "similar": {"type": "array", "items": ref("SimilarTicket")},
+            "hotspot": ref("HotspotBrief"),
         },
     },
     "Decision": {

@@ -16,6 +16,7 @@ from triage.core.domain import Prediction, TicketText
 from triage.core.routing import content_hash, decide
 from triage.service.api.auth import requires
 from triage.service.api.errors import ApiError, decode_json, json_response
+from triage.service.api.hotspots import similar_for
 from triage.service.keys import MODEL, REGISTRY, SETTINGS
 
 __all__ = ["add_routes", "suggest"]
@@ -62,6 +63,7 @@ async def suggest(request: web.Request) -> web.Response:
         thresholds=analyzer.classifier.thresholds,
     )
     names = {d.code: d.name for d in registry.departments}
+    related = await similar_for(app, text.title, text.body)
     return json_response(
         {
             "model_version": decision.model_version,
@@ -91,6 +93,7 @@ async def suggest(request: web.Request) -> web.Response:
                 for e in decision.evidence
             ],
             "text": {"title": text.title, "body": text.body, "location": location},
+            **related,
         }
     )
 

@@ -1,0 +1,244 @@
+"""MongoDB `hotspots`: one document per hot spot, and each ticket's `hotspot_id`.
+
+A batch's detection is written in two idempotent steps, tickets first: each ticket document
+is stored with its `hotspot_id` (``TicketRecord.hotspot_id``), then each hot spot the batch
+touched is `$set` whole from the detector's state (counters, day counts, member ids, recent
+titles). Callers are counted in memory by a hash and never stored: a hash of a phone number
+is a phone number to anyone who can enumerate them, so after a restart a caller who already
+wrote about a hot spot counts once more. Replaying a batch writes the same values again. If
+the process stops between the two steps, the rebuild at the next start finds tickets that
+their hot spot does not list yet and counts them in then (``Detector.restore``), so nothing
+is lost and nothing is counted twice.
+
+Queries use only `find` with `$gte`/`$lte`/equality on stored fields and `sort` on an indexed
+one; the local days of a hot spot's first and last ticket are stored for the date filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import AsyncMongoClient, IndexModel, UpdateOne
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from triage.adapters.store.mongo import translate_error
+from triage.adapters.store.records import LOCAL_TZ, Doc
+from triage.core.errors import StoreError
+from triage.core.hotspots import HotspotSummary, Sighting, Spot
+
+HOTSPOT_INDEXES = (("heat", -1), ("last_day", -1))
+
+
+@dataclass(frozen=True, slots=True)
+class HotspotWrite:
+    """What one batch's detection changed: ticket -> hot spot, and the touched hot spots."""
+
+    assignments: tuple[tuple[str, str], ...]
+    spots: tuple[tuple[HotspotSummary, tuple[str, ...]], ...]  # with recent member titles
+
+
+@dataclass(frozen=True, slots=True)
+class HotspotQuery:
+    """`GET /v1/hotspots`: local days (both included), a department, how many."""
+
+    first_day: str | None = None
+    last_day: str | None = None
+    department: str | None = None
+    limit: int = 20
+
+
+class HotspotStore(Protocol):
+    async def ensure_indexes(self) -> None: ...
+    async def save(self, write: HotspotWrite) -> None: ...
+    async def latest(self) -> datetime | None: ...
+    async def live(self, since: datetime) -> list[Spot]: ...
+    async def window(self, since: datetime) -> list[tuple[Sighting, str]]: ...
+    async def ranked(self, query: HotspotQuery) -> list[Doc]: ...
+    async def get(self, hotspot_id: str) -> Doc | None: ...
+    async def tickets(self, ticket_ids: Sequence[str]) -> dict[str, Doc]: ...
+    async def close(self) -> None: ...
+
+
+def _local_day(at: datetime) -> str:
+    return at.astimezone(LOCAL_TZ).date().isoformat()
+
+
+def hotspot_document(summary: HotspotSummary, titles: Sequence[str]) -> Doc:
+    """The stored form of a hot spot (``_id`` aside): readable fields, then restart state."""
+    return {
+        "title": summary.title,
+        "places": list(summary.places),
+        "first_at": summary.first_at,
+        "last_at": summary.last_at,
+        "first_day": _local_day(summary.first_at),
+        "last_day": _local_day(summary.last_at),
+        "tickets": summary.tickets,
+        "callers": summary.callers,
+        "likes": summary.likes,
+        "peak_7d": summary.peak_7d,
+        "recent_7d": summary.recent_7d,
+        "heat": summary.heat,
+        "departments": sorted(summary.departments),
+        "department_counts": dict(summary.departments),
+        "days": dict(summary.days),
+        "members": list(summary.members),
+        "titles": list(titles),
+    }
+
+
+def spot_from_document(doc: Doc) -> Spot:
+    """The detector's state of a stored hot spot."""
+    summary = HotspotSummary(
+        hotspot_id=doc["_id"],
+        title=doc.get("title", ""),
+        places=tuple(doc.get("places", ())),
+        first_at=doc["first_at"],
+        last_at=doc["last_at"],
+        tickets=int(doc.get("tickets", 0)),
+        callers=int(doc.get("callers", 0)),
+        likes=int(doc.get("likes", 0)),
+        peak_7d=int(doc.get("peak_7d", 0)),
+        recent_7d=int(doc.get("recent_7d", 0)),
+        heat=float(doc.get("heat", 0.0)),
+        departments=dict(doc.get("department_counts", {})),
+        days=dict(doc.get("days", {})),
+        members=tuple(doc.get("members", ())),
+    )
+    return Spot.restore(summary, (), doc.get("titles", ()))
+
+
+_SUMMARY_FIELDS = {"titles": 0}
+
+
+class MongoHotspotStore:
+    """The `hotspots` collection, and the `hotspot_id` of documents in `tickets`."""
+
+    def __init__(self, uri: str, db: str, *, timeout_ms: int = 5_000) -> None:
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, connect=False
+        )
+        self.hotspots = self._client[db]["hotspots"]
+        self.ticket_docs = self._client[db]["tickets"]
+
+    async def ensure_indexes(self) -> None:
+        try:
+            await self.hotspots.create_indexes([IndexModel([key]) for key in HOTSPOT_INDEXES])
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def save(self, write: HotspotWrite) -> None:
+        """The touched hot spots; the tickets' `hotspot_id` went with the tickets themselves."""
+        if write.spots:
+            await self._bulk(
+                self.hotspots,
+                [
+                    UpdateOne(
+                        {"_id": s.hotspot_id},
+                        {"$set": hotspot_document(s, titles)},
+                        upsert=True,
+                    )
+                    for s, titles in write.spots
+                ],
+            )
+
+    async def _bulk(self, collection: Any, ops: list[UpdateOne]) -> None:
+        try:
+            await collection.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            raise StoreError(
+                f"hot-spot write failed: {exc.details.get('writeErrors', [])[:3]}"
+            ) from exc
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def latest(self) -> datetime | None:
+        """When the most recent ticket of any hot spot arrived (the detector's clock)."""
+        try:
+            doc = await self.hotspots.find_one(
+                {}, {"last_at": 1}, sort=[("last_day", -1), ("last_at", -1)]
+            )
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return None if doc is None else doc["last_at"]
+
+    async def live(self, since: datetime) -> list[Spot]:
+        """Hot spots with a ticket since `since`: the ones the detector goes on counting."""
+        try:
+            cursor = self.hotspots.find({"last_day": {"$gte": _local_day(since)}})
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return [spot_from_document(d) for d in docs if d["last_at"] >= since]
+
+    async def window(self, since: datetime) -> list[tuple[Sighting, str]]:
+        """Tickets since `since` that have a hot spot, oldest first, with it."""
+        try:
+            cursor = self.ticket_docs.find(
+                {"received_day": {"$gte": _local_day(since)}, "hotspot_id": {"$exists": True}},
+                {"received_at": 1, "title": 1, "body": 1, "hotspot_id": 1, "department": 1},
+            )
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        rows = [
+            (
+                Sighting(
+                    d["_id"],
+                    d["received_at"],
+                    d.get("title") or "",
+                    d.get("body") or "",
+                    department=d.get("department") or "review",
+                ),
+                d["hotspot_id"],
+            )
+            for d in docs
+            if d["received_at"] >= since
+        ]
+        rows.sort(key=lambda row: row[0].received_at)
+        return rows
+
+    async def ranked(self, query: HotspotQuery) -> list[Doc]:
+        filter_: Doc = {"tickets": {"$gte": 2}}
+        if query.first_day is not None:
+            filter_["last_day"] = {"$gte": query.first_day}
+        if query.last_day is not None:
+            filter_["first_day"] = {"$lte": query.last_day}
+        if query.department is not None:
+            filter_["departments"] = query.department
+        try:
+            cursor = (
+                self.hotspots.find(filter_, {**_SUMMARY_FIELDS, "members": 0, "days": 0})
+                .sort([("heat", -1), ("_id", 1)])
+                .limit(query.limit)
+            )
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return docs
+
+    async def get(self, hotspot_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.hotspots.find_one({"_id": hotspot_id}, _SUMMARY_FIELDS)
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return doc
+
+    async def tickets(self, ticket_ids: Sequence[str]) -> dict[str, Doc]:
+        """Where these tickets went and how they ended, by id (by primary key: no scan)."""
+        if not ticket_ids:
+            return {}
+        try:
+            cursor = self.ticket_docs.find(
+                {"_id": {"$in": list(ticket_ids)}},
+                {"department": 1, "status": 1, "received_at": 1, "title": 1},
+            )
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return {d["_id"]: d for d in docs}
+
+    async def close(self) -> None:
+        await self._client.close()
