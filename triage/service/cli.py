@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("streams.replay", "publish tickets from a JSONL file to the input topic"),
     "train": ("training.cli", "train a model artifact from labelled files"),
     "evaluate": ("training.evaluate_cli", "score a model on a labelled file"),
+    "outcomes": ("triage.service.outcomes_cli", "export settled tickets as training examples"),
+    "models": (
+        "triage.service.models_cli",
+        "compare a candidate model with the active one; promote it through the gate",
+    ),
 }
 
 
