@@ -288,6 +288,9 @@ SCHEMAS: dict[str, S] = {
                         "kind": OSTR,
                         "rollback_to": _nullable(INT),
                         "at": OSTR,
+                        "gate": {"type": ["object", "null"]},
+                        "forced": {"type": ["boolean", "null"]},
+                        "reason": OSTR,
                     },
                 },
             },
@@ -296,7 +299,18 @@ SCHEMAS: dict[str, S] = {
     "Activation": {
         "type": "object",
         "required": ["active", "previous", "activation"],
-        "properties": {"active": STR, "previous": STR, "activation": INT},
+        "properties": {
+            "active": STR,
+            "previous": STR,
+            "activation": INT,
+            "gate_passed": {"type": ["boolean", "null"]},
+            "forced": BOOL,
+        },
+    },
+    "ActivateRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"force": BOOL, "reason": {"type": "string", "maxLength": 500}},
     },
 }
 
@@ -415,10 +429,21 @@ PATHS: dict[str, S] = {
     "/v1/models/{version}/activate": {
         "post": {
             "summary": "Make this version the active model on every replica",
-            "description": "Role: trainer.",
+            "description": (
+                "Role: trainer. A version whose latest comparison (triage models compare) "
+                "failed is refused with 409 unless the body says force with a reason; the "
+                "activation history records the verdict, the force and the reason."
+            ),
             "security": AUTH,
             "parameters": [{"name": "version", "in": "path", "required": True, "schema": STR}],
-            "responses": {**_ok("Activation"), **_errors(404, 409, 422, *COMMON)},
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": _ref("ActivateRequest")}},
+            },
+            "responses": {
+                **_ok("Activation"),
+                **_errors(400, 404, 409, 413, 415, 422, *COMMON),
+            },
         }
     },
     "/v1/models/rollback": {
