@@ -5,6 +5,7 @@ Measures, in one run on servers it starts itself (triage.adapters.stack, free po
   ceiling_tickets_per_s     consume, bulk-insert and produce the same records, no classification
   naive_tickets_per_s       one message at a time: classify, insert_one, produce, commit (subset)
   classifier_tickets_per_s  text preparation and classifier alone, batched, same records
+  shadow_tickets_per_s      the same with a second model in shadow scoring every batch too
   rss_mb                    the service's peak resident memory (VmHWM) under that load
 
     python bench/pipeline.py [--n 20000] [--naive 1000] [--json OUT]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -211,6 +213,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "naive_tickets_per_s": await run_naive(bootstrap, uri, args.naive, analyzer),
             "naive_n": args.naive,
             "classifier_tickets_per_s": run_classifier(lines, analyzer),
+            "shadow_tickets_per_s": run_classifier(
+                lines, dataclasses.replace(analyzer, shadow=analyzer.classifier)
+            ),
         }
         bound = min(result["ceiling_tickets_per_s"], result["classifier_tickets_per_s"])
         result["share_of_bound"] = result["tickets_per_s"] / bound

@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import structlog
 
 from streams.batch import Analyzer
 from triage.adapters.store import TicketStore
+from triage.core.domain import Classifier
 from triage.core.errors import TriageError
 
 __all__ = [
@@ -104,11 +105,31 @@ class ModelSlot:
     def version(self) -> str:
         return self.analyzer.classifier.version
 
+    @property
+    def shadow_version(self) -> str | None:
+        shadow = self.analyzer.shadow
+        return None if shadow is None else shadow.version
+
     def swap(self, analyzer: Analyzer) -> None:
+        shadow = self.analyzer.shadow
+        if (
+            analyzer.shadow is None
+            and shadow is not None
+            and shadow.version != analyzer.classifier.version
+        ):
+            # The shadow keeps running beside whichever model routes.
+            analyzer = replace(analyzer, shadow=shadow)
         old, self.analyzer = self.version, analyzer
         for listener in self.listeners:
             listener(analyzer)
         log.info("model swapped", previous=old, model_version=self.version)
+
+    def set_shadow(self, shadow: Classifier | None) -> None:
+        """Score every batch with ``shadow`` too from the next one on (None: stop)."""
+        self.analyzer = replace(self.analyzer, shadow=shadow)
+        for listener in self.listeners:
+            listener(self.analyzer)
+        log.info("shadow model set", shadow_version=self.shadow_version)
 
 
 async def _load(catalog: FolderCatalog, version: str) -> Analyzer:

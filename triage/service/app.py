@@ -22,7 +22,8 @@ from streams.producer import KafkaProducer
 from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
 from triage.adapters.registry_file import load_registry
-from triage.adapters.store import MongoTicketStore
+from triage.adapters.shadow import poll_shadow
+from triage.adapters.store import MongoShadowState, MongoTicketStore
 from triage.core.settings import Settings
 from triage.service import dashboard
 from triage.service.api import add_api_routes
@@ -37,6 +38,7 @@ from triage.service.keys import (
     PRODUCER,
     REGISTRY,
     SETTINGS,
+    SHADOW,
     STORE,
 )
 from triage.service.metrics import install as install_metrics
@@ -97,6 +99,7 @@ def create_app(
         log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         store = MongoTicketStore(settings.mongodb_uri, settings.db)
         app[STORE] = store
+        app[SHADOW] = MongoShadowState(store)
         producer = KafkaProducer(settings.kafka_bootstrap)
         await _until_ok("kafka producer", producer.start)
         app[PRODUCER] = producer
@@ -126,13 +129,23 @@ def create_app(
             ),
             name="model-poll",
         )
+        shadow_poller = asyncio.create_task(
+            poll_shadow(
+                slot=app[MODEL],
+                catalog=app[CATALOG],
+                state=app[SHADOW],
+                interval_s=settings.model_poll_ms / 1000,
+                stop=stop_polling,
+            ),
+            name="shadow-poll",
+        )
         yield
         stop_polling.set()
         # Indexes normally exist within a second; if MongoDB is away, stop retrying.
         done, _ = await asyncio.wait([indexes], timeout=5)
         if not done:
             indexes.cancel()
-        await asyncio.gather(poller, indexes, return_exceptions=True)
+        await asyncio.gather(poller, shadow_poller, indexes, return_exceptions=True)
         await producer.stop()
         await store.close()
 

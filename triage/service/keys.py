@@ -13,7 +13,7 @@ from streams.batch import Analyzer
 from streams.consumer import TicketConsumer
 from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
-from triage.adapters.store import TicketStore
+from triage.adapters.store import ShadowState, TicketStore
 from triage.core.departments import Registry
 from triage.core.settings import Settings
 
@@ -27,6 +27,7 @@ __all__ = [
     "PRODUCER",
     "REGISTRY",
     "SETTINGS",
+    "SHADOW",
     "STORE",
 ]
 
@@ -41,3 +42,5 @@ EVENTS_TASK = web.AppKey("events_task", asyncio.Task[None])
 # The analyzer in use now; ANALYZER keeps the one loaded at start-up.
 MODEL = web.AppKey("model", ModelSlot)
 CATALOG = web.AppKey("catalog", FolderCatalog)
+# Which version runs in shadow (triage.adapters.shadow), shared by every replica.
+SHADOW = web.AppKey("shadow", ShadowState)

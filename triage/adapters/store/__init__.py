@@ -8,6 +8,7 @@ there yet, and a dead letter is keyed by its source topic, partition and offset.
 
 from triage.adapters.store.memory import MemoryTicketStore
 from triage.adapters.store.mongo import MongoTicketStore
+from triage.adapters.store.outcomes import settled_tickets
 from triage.adapters.store.records import (
     TICKET_INDEXES,
     DeadLetterRecord,
@@ -19,17 +20,22 @@ from triage.adapters.store.records import (
     new_document,
     ticket_update,
 )
+from triage.adapters.store.shadow import MemoryShadowState, MongoShadowState, ShadowState
 
 __all__ = [
     "TICKET_INDEXES",
     "DeadLetterRecord",
     "EventWrite",
+    "MemoryShadowState",
     "MemoryTicketStore",
+    "MongoShadowState",
     "MongoTicketStore",
+    "ShadowState",
     "StoreCounts",
     "TicketRecord",
     "TicketStore",
     "first_department",
     "new_document",
+    "settled_tickets",
     "ticket_update",
 ]

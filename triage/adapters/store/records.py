@@ -33,6 +33,8 @@ class TicketRecord:
     body: str
     location: str | None
     decision: Decision
+    # The shadow model's top label and confidence, when one runs (it routes nothing).
+    shadow: Doc | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
     received = record.received_at.astimezone(UTC)
     status = decision.kind
     filter_ = {"_id": record.ticket_id, "decisions.decision_id": {"$ne": decision.decision_id}}
-    update = {
+    update: dict[str, Doc] = {
         "$setOnInsert": {
             "received_at": received,
             "received_day": record.received_at.astimezone(LOCAL_TZ).date().isoformat(),
@@ -150,6 +152,8 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
             "status_history": {"status": status, "at": now, "by": "triage"},
         },
     }
+    if record.shadow is not None:
+        update["$set"]["shadow"] = record.shadow
     return filter_, update
 
 

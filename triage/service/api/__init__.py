@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from triage.service.api import departments, models, openapi, stats, suggest, tickets
+from triage.service.api import departments, models, openapi, shadow, stats, suggest, tickets
 from triage.service.api.auth import TokenSet, auth_middleware
 from triage.service.api.errors import error_middleware
 
@@ -19,7 +19,10 @@ def add_api_routes(app: web.Application, tokens: TokenSet) -> None:
     """Routes and middlewares of the API on ``app`` (before it starts)."""
     app.middlewares.append(error_middleware)
     app.middlewares.append(auth_middleware(tokens))
-    for module in (suggest, tickets, departments, models, stats):
+    for module in (suggest, tickets, departments, models, stats, shadow):
         module.add_routes(app)
-    spec = openapi.document(dict(stats.OPENAPI_PATHS), dict(stats.OPENAPI_SCHEMAS))
+    spec = openapi.document(
+        {**stats.OPENAPI_PATHS, **shadow.OPENAPI_PATHS},
+        {**stats.OPENAPI_SCHEMAS, **shadow.OPENAPI_SCHEMAS},
+    )
     openapi.add_routes(app, spec)
