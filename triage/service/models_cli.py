@@ -150,6 +150,10 @@ async def _promote(
 
 
 def run(args: argparse.Namespace) -> int:
+    from triage.service.logs import configure
+
+    # Standard output is the verdict (or its JSON); the activation's own log lines go apart.
+    configure("WARNING", json=False)
     name = f"triage models {args.action}"
     promote = args.action == "promote"
     if promote and args.force and not (args.reason and args.reason.strip()):
