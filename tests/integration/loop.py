@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import pytest
 
 from scripts.departments import play
 from streams.producer import KafkaProducer
@@ -30,6 +34,35 @@ BASE = ROOT.parent / "shared" / "data" / "messages" / "train.jsonl"
 # Small enough to train in seconds on a shared machine, the same recipe otherwise.
 SMALL_CONFIG = "folds = 3\nholdout = 0.0\nk_best = 20000\nmin_threshold_support = 5\n"
 TRAINER_TOKEN = "trainer-token-for-the-loop-test"  # noqa: S105 - a test token
+
+
+@pytest.fixture(scope="session")
+def base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base data and a models folder holding a model trained on it (its hold-out aside),
+    once per session: each test copies it."""
+    work = tmp_path_factory.mktemp("base")
+    (work / "base.jsonl").write_bytes(BASE.read_bytes())
+    (work / "small.toml").write_text(SMALL_CONFIG)
+    where = ("--models-dir", str(work / "models"), "--config", str(work / "small.toml"))
+    done = subprocess.run(
+        [sys.executable, "-m", "triage", "train", "--data", str(work / "base.jsonl"), *where],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (version,) = [p.name for p in (work / "models").iterdir()]
+    (work / "models" / "ACTIVE").write_text(version + "\n")
+    return work
+
+
+def new_loop(kafka: KafkaServer, mongo: MongoServer, base: Path, work: Path, name: str) -> Loop:
+    """A loop on its own prefix and a copy of the base models folder."""
+    shutil.copytree(base / "models", work / "models")
+    shutil.copy(base / "base.jsonl", work / "base.jsonl")
+    return Loop(kafka, mongo, work, f"{name}{uuid.uuid4().hex[:8]}")
 
 
 def samples() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -69,6 +102,8 @@ class Loop:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[IO[bytes]] = field(default_factory=list)
     http_port: int | None = None
+    # More environment for replicas and commands started from now on (TRIAGE_DEPARTMENTS).
+    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> Path:
@@ -93,6 +128,7 @@ class Loop:
             "TRIAGE_HEARTBEAT_INTERVAL_MS": "1000",
             "TRIAGE_BATCH_SIZE": "20",
             "TRIAGE_TOKENS_FILE": str(tokens),
+            **self.extra,
         }
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from aiohttp import ClientSession
 
 from scripts.departments import expected_departments
-from tests.integration.loop import BASE, SAMPLES, TRAINER_TOKEN, Loop, halves, samples
+from tests.integration.loop import SAMPLES, TRAINER_TOKEN, Loop, halves, new_loop, samples
 from tests.servers import KafkaServer, MongoServer
 from triage.adapters.artifact import load_model
 from triage.core.shadow_stats import settled_pipeline, shape_shadow
@@ -25,13 +24,11 @@ SOURCE = {"accepted": "confirmed", "returned": "corrected", "reassigned from rev
 
 
 @pytest.fixture
-def loop(kafka_server: KafkaServer, mongo_server: MongoServer, tmp_path: Path) -> Iterator[Loop]:
-    """A models folder holding a base model trained on the base data (its hold-out aside)."""
-    base = tmp_path / "base.jsonl"
-    base.write_bytes(BASE.read_bytes())
-    one = Loop(kafka_server, mongo_server, tmp_path, f"loop{uuid.uuid4().hex[:8]}")
-    version = one.train(base)
-    (one.models / "ACTIVE").write_text(version + "\n")
+def loop(
+    kafka_server: KafkaServer, mongo_server: MongoServer, base_models: Path, tmp_path: Path
+) -> Iterator[Loop]:
+    """Its own prefix and database, and a copy of the base models folder."""
+    one = new_loop(kafka_server, mongo_server, base_models, tmp_path, "loop")
     try:
         yield one
     finally:

@@ -17,6 +17,7 @@ one of them. A department no label maps to gives ``None``: the signal for a new 
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,12 @@ def example_row(doc: Mapping[str, Any], registry: Registry) -> dict[str, Any] | 
     }
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` in ``width`` terminal columns: a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 0)
+
+
 @dataclass
 class ExportSummary:
     """What an export wrote: examples per label and per source, unmapped departments apart."""
@@ -132,7 +139,7 @@ class ExportSummary:
             f"{self.examples} examples ({sum(self.labels.values())} labelled, "
             f"{sum(self.unmapped.values())} unmapped, {self.duplicates} duplicates skipped)"
         ]
-        out += [f"  label   {label:<16}{n:>8}" for label, n in sorted(self.labels.items())]
+        out += [f"  label   {_pad(label, 16)}{n:>8}" for label, n in sorted(self.labels.items())]
         out += [f"  source  {source:<16}{self.sources[source]:>8}" for source in SOURCES]
         if self.unmapped:
             out.append("  departments no label maps to (label null; a new label?):")
