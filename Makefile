@@ -38,6 +38,7 @@ bench: install
 	$(PY) bench/classify.py --json bench/out/classify.json
 	$(PY) bench/pipeline.py --json bench/out/pipeline.json
 	$(PY) bench/api.py --json bench/out/api.json
+	$(PY) bench/retrain.py --json bench/out/retrain.json
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install

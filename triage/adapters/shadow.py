@@ -83,6 +83,8 @@ async def poll_shadow(
         try:
             current = await state.current()
             wanted = current.get("version") if current else None
+            if wanted == slot.version:
+                wanted = None  # promoted: it routes now, scoring it twice would tell nothing
             if wanted != slot.shadow_version and wanted != refused:
                 async with slot.lock:
                     if wanted is None:
