@@ -85,7 +85,8 @@ async def poll_shadow(
             wanted = current.get("version") if current else None
             if wanted == slot.version:
                 wanted = None  # promoted: it routes now, scoring it twice would tell nothing
-            if wanted != slot.shadow_version and wanted != refused:
+            # A version this replica could not load is not retried until another is asked for.
+            if wanted != slot.shadow_version and (wanted is None or wanted != refused):
                 async with slot.lock:
                     if wanted is None:
                         slot.set_shadow(None)
