@@ -41,6 +41,7 @@ bench: install
 	$(PY) bench/pipeline.py --json bench/out/pipeline.json
 	$(PY) bench/api.py --json bench/out/api.json
 	$(PY) bench/hotspots.py --json bench/out/hotspots.json
+	$(PY) bench/retrain.py --json bench/out/retrain.json
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install

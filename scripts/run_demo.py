@@ -1,9 +1,12 @@
 """What `make run` does after installation: servers up, the service, the samples, a live summary.
 
 Starts the local servers (`triage stack up`), `triage serve` as a subprocess, replays
-samples/tickets.jsonl and samples/malformed.jsonl, then prints every few seconds how many
-tickets were routed per department, sent to review, and dead-lettered, read from MongoDB.
-Ctrl-C stops the service and the servers it started, by pid.
+samples/tickets.jsonl and samples/malformed.jsonl, then plays the departments and agents on
+`hotline.events` from the samples' expected departments (scripts/departments.py: right
+routings accepted and resolved, wrong ones returned with a reason and reassigned, review
+tickets reassigned), and prints every few seconds how many tickets were routed per
+department, sent to review, dead-lettered and settled, read from MongoDB. Ctrl-C stops the
+service and the servers it started, by pid.
 
     .venv/bin/python scripts/run_demo.py [--interval 5] [--analyzer MODULE:FUNCTION]
 """
@@ -23,7 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.departments import expected_departments, play  # noqa: E402
+from streams.producer import KafkaProducer  # noqa: E402
 from triage.adapters import stack  # noqa: E402
+from triage.adapters.registry_file import load_registry  # noqa: E402
 from triage.adapters.store import MongoTicketStore  # noqa: E402
 from triage.core.settings import Settings  # noqa: E402
 
@@ -41,18 +47,51 @@ async def summary(settings: Settings) -> str:
     store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=2_000)
     try:
         counts = await store.counts()
+        by_status = await store.aggregate(
+            "tickets", [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        )
     except Exception as exc:  # noqa: BLE001 - shown to the user, the demo goes on
         return f"(MongoDB not answering: {type(exc).__name__})"
     finally:
         await store.close()
+    status = {r["_id"]: r["n"] for r in by_status}
     head = (
         f"tickets {counts.tickets}: routed {sum(counts.routed.values())}, "
-        f"in review {counts.review}, dead letters {counts.deadletters}"
+        f"in review {counts.review}, dead letters {counts.deadletters}; "
+        f"accepted {status.get('accepted', 0)}, resolved {status.get('resolved', 0)}, "
+        f"returned {status.get('returned', 0)}, reassigned {status.get('reassigned', 0)}"
     )
     # Four departments a line keeps the per-department figures readable in a terminal.
     cells = [f"{k:<22}{v:>4}" for k, v in sorted(counts.routed.items())]
     rows = ["    " + "  ".join(cells[i : i + 4]) for i in range(0, len(cells), 4)]
     return "\n".join([head, *rows])
+
+
+async def departments_act(settings: Settings, within: float = 120) -> dict[str, int]:
+    """Once the service has decided the samples, departments and agents act on them."""
+    registry = load_registry(settings.departments)
+    expected = expected_departments(registry, ROOT / "samples" / "tickets_labels.jsonl")
+    store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=2_000)
+    producer = KafkaProducer(settings.kafka_bootstrap)
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if (await store.counts()).tickets >= len(expected):
+                break
+            await asyncio.sleep(1)
+        await producer.start()
+        cases = await play(
+            expected,
+            expected,
+            store=store,
+            producer=producer,
+            events_topic=settings.topics.events,
+            registry=registry,
+        )
+    finally:
+        await producer.stop()
+        await store.close()
+    return dict(cases)
 
 
 ROLES = (
@@ -113,6 +152,8 @@ def main() -> int:
         time.sleep(3)
         samples = [str(ROOT / "samples" / n) for n in ("tickets.jsonl", "malformed.jsonl")]
         subprocess.run([*TRIAGE, "replay", *samples], check=True)  # noqa: S603
+        cases = asyncio.run(departments_act(settings))
+        say("departments and agents:", ", ".join(f"{k} {v}" for k, v in sorted(cases.items())))
         topics = settings.topics
         say(f"HTTP     http://{settings.http_host}:{settings.http_port}/readyz")
         say(f"MongoDB  {settings.mongodb_uri}  database {settings.db}, collection tickets")

@@ -49,6 +49,8 @@ class Analyzer:
 
     prepare: Callable[[str, str], TicketText]
     classifier: Classifier
+    # A model in shadow: it scores every batch too, and routes nothing (triage.adapters.shadow).
+    shadow: Classifier | None = None
 
     def run(self, tickets: Sequence[Ticket], k: int, n_evidence: int) -> list[Analysed]:
         texts = [self.prepare(t.title or "", t.body) for t in tickets]
@@ -57,7 +59,11 @@ class Analyzer:
             None if t.location is None else self.prepare("", t.location).body for t in tickets
         ]
         predictions = self.classifier.predict(texts, k=k, n_evidence=n_evidence) if texts else []
-        return [Analysed(*row) for row in zip(tickets, texts, locations, predictions, strict=True)]
+        shadows: list[Prediction | None] = [None] * len(texts)
+        if self.shadow is not None and texts:
+            shadows = list(self.shadow.predict(texts, k=1, n_evidence=0))
+        rows = zip(tickets, texts, locations, predictions, shadows, strict=True)
+        return [Analysed(*row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,7 @@ class Analysed:
     text: TicketText
     location: str | None
     prediction: Prediction
+    shadow: Prediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,7 @@ async def plan_batch(
             body=item.text.body,
             location=item.location,
             decision=decision,
+            shadow=_shadow_score(item.shadow, decision),
         )
         records.append(record)
         outgoing.append(_routing_message(record, settings))
@@ -203,6 +211,18 @@ def _sighting(ticket: Ticket, record: TicketRecord) -> Sighting:
         caller=(caller.phone or caller.name) if caller is not None else None,
         department=decision.department if routed else "review",
     )
+
+
+def _shadow_score(shadow: Prediction | None, decision: Decision) -> dict[str, object] | None:
+    """What the shadow model said, stored beside the decision; it routes nothing."""
+    if shadow is None:
+        return None
+    return {
+        "version": shadow.model_version,
+        "label": shadow.label,
+        "confidence": shadow.confidence,
+        "agrees": shadow.label == decision.label,
+    }
 
 
 def _routing_message(record: TicketRecord, settings: Settings) -> Outgoing:

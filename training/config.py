@@ -41,6 +41,11 @@ class TrainConfig:
     target_precision: float = 0.95
     min_threshold_support: int = 20
     calibration_bins: int = 10
+    # the promotion gate (see training/gate.py): a share of the data no model trains on, and
+    # the largest drops in F1 (as fractions: 0.005 is half a point) a candidate may show there
+    gate_holdout: float = 0.1
+    gate_macro_f1_drop: float = 0.005
+    gate_class_f1_drop: float = 0.02
 
     def __post_init__(self) -> None:
         checks = [
@@ -61,6 +66,9 @@ class TrainConfig:
             (self.folds >= 2, "folds", ">= 2"),
             (0.0 <= self.holdout < 0.5, "holdout", "0 <= holdout < 0.5"),
             (0.5 <= self.target_precision < 1.0, "target_precision", "0.5 <= p < 1"),
+            (0.0 <= self.gate_holdout < 0.5, "gate_holdout", "0 <= share < 0.5"),
+            (0.0 <= self.gate_macro_f1_drop < 1.0, "gate_macro_f1_drop", "0 <= drop < 1"),
+            (0.0 <= self.gate_class_f1_drop < 1.0, "gate_class_f1_drop", "0 <= drop < 1"),
         ]
         for ok, name, want in checks:
             if not ok:

@@ -37,6 +37,8 @@ class Example:
     title: str
     body: str
     label: str
+    # When the label was learned from a settled ticket (`triage outcomes export`), else None.
+    settled_at: str | None = None
 
 
 def load_examples(paths: Sequence[Path]) -> list[Example]:
@@ -61,7 +63,7 @@ def load_file(path: Path) -> list[Example]:
         raise LoadError(
             path, None, f"unknown file type {suffix!r}: use .jsonl, .csv, .tsv or .xlsx"
         )
-    examples = [_example(path, line, row) for line, row in rows]
+    examples = [_example(path, line, row) for line, row in rows if not _unmapped(row)]
     if not examples:
         raise LoadError(path, None, "holds no examples")
     return examples
@@ -72,6 +74,11 @@ def _pick(row: Mapping[str, Any], names: tuple[str, ...]) -> Any:
         if name in row and row[name] is not None:
             return row[name]
     return None
+
+
+def _unmapped(row: Mapping[str, Any]) -> bool:
+    """An exported outcome whose department no label maps to: a signal, not an example."""
+    return "source" in row and "department" in row and row.get("label") is None
 
 
 def _example(path: Path, line: int, row: Mapping[str, Any]) -> Example:
@@ -89,8 +96,15 @@ def _example(path: Path, line: int, row: Mapping[str, Any]) -> Example:
     if not label.strip():
         raise LoadError(path, line, "empty label")
     ident = _pick(row, ID)
+    settled = row.get("settled_at")
+    if settled is not None and not isinstance(settled, str):
+        raise LoadError(path, line, f"settled_at must be text, got {type(settled).__name__}")
     return Example(
-        str(ident) if ident is not None else f"{path.name}:{line}", title, body, label.strip()
+        str(ident) if ident is not None else f"{path.name}:{line}",
+        title,
+        body,
+        label.strip(),
+        settled,
     )
 
 

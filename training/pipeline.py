@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from training.config import TrainConfig
 from training.fit import Labels, cross_calibrated, fit_linear, fit_model, out_of_fold_scores
+from training.holdout import in_holdout, latest_settled
 from training.loaders import Example, load_examples
 from training.metrics import (
     classification_scores,
@@ -44,10 +45,18 @@ class Dataset:
     labels: tuple[str, ...]
     sha256: str
     files: tuple[str, ...]
+    held_out: int = 0
+    settled_until: str | None = None
 
 
-def prepare_data(examples: Sequence[Example], files: Sequence[Path]) -> Dataset:
-    docs = [prepare(e.title, e.body) for e in examples]
+def prepare_data(
+    examples: Sequence[Example], files: Sequence[Path], holdout_share: float = 0.0
+) -> Dataset:
+    """Prepared texts and label indexes, without the gate's hold-out (training/holdout.py)."""
+    prepared = [prepare(e.title, e.body) for e in examples]
+    keep = [not in_holdout(d, holdout_share) for d in prepared]
+    docs = [d for d, k in zip(prepared, keep, strict=True) if k]
+    examples = [e for e, k in zip(examples, keep, strict=True) if k]
     labels = tuple(sorted({e.label for e in examples}))
     if len(labels) < 2:
         raise ValueError("training needs at least two labels")
@@ -56,7 +65,19 @@ def prepare_data(examples: Sequence[Example], files: Sequence[Path]) -> Dataset:
     for d, e in zip(docs, examples, strict=True):
         h.update(json.dumps([d.title, d.body, e.label], ensure_ascii=False).encode())
     y = np.asarray([index[e.label] for e in examples], np.int64)
-    return Dataset(docs, y, labels, h.hexdigest(), tuple(str(f) for f in files))
+    try:
+        settled_until = latest_settled([e.settled_at for e in examples])
+    except ValueError as exc:
+        raise ValueError(f"settled_at: {exc}") from exc
+    return Dataset(
+        docs,
+        y,
+        labels,
+        h.hexdigest(),
+        tuple(str(f) for f in files),
+        held_out=len(prepared) - len(docs),
+        settled_until=settled_until,
+    )
 
 
 def library_versions() -> dict[str, str]:
@@ -141,7 +162,7 @@ def train(
 ) -> tuple[Model, dict[str, Any]]:
     """Write a model folder to `out`, or to `models_dir/<version>`."""
     progress("load")
-    data = prepare_data(load_examples(paths), paths)
+    data = prepare_data(load_examples(paths), paths, cfg.gate_holdout)
     comparison: dict[str, Any] = {}
     if compare:
         for kind in ("char", "word", "char+word"):
@@ -172,6 +193,8 @@ def train(
             "files": list(data.files),
             "n": len(data.y),
             "sha256": data.sha256,
+            "gate_holdout": {"share": cfg.gate_holdout, "held_out": data.held_out},
+            "settled_until": data.settled_until,
             "label_counts": dict(Counter(data.labels[i] for i in data.y)),
         },
         "vocabulary": model.features.size,
@@ -183,7 +206,14 @@ def train(
     manifest = {
         "created_at": created.isoformat(timespec="seconds"),
         "libraries": library_versions(),
-        "data": {"sha256": data.sha256, "n": len(data.y), "files": list(data.files)},
+        "data": {
+            "sha256": data.sha256,
+            "n": len(data.y),
+            "files": list(data.files),
+            # What the promotion gate needs to score this model only on data it never saw.
+            "gate_holdout": cfg.gate_holdout,
+            "settled_until": data.settled_until,
+        },
         "target_precision": cfg.target_precision,
         "metrics": {
             "cv_macro_f1": cv["macro_f1"],

@@ -34,7 +34,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_config() -> TrainConfig:
-    return TrainConfig.load(folds=3, holdout=0.2, k_best=3000, min_threshold_support=5)
+    return TrainConfig.load(
+        folds=3, holdout=0.2, k_best=3000, min_threshold_support=5, gate_holdout=0.0
+    )
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import structlog
 
 from streams.batch import Analyzer
 from triage.adapters.store import TicketStore
+from triage.core.domain import Classifier
 from triage.core.errors import TriageError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "FolderCatalog",
     "ModelSlot",
     "activate",
+    "gate_record",
     "poll_activations",
     "rollback",
 ]
@@ -103,11 +105,31 @@ class ModelSlot:
     def version(self) -> str:
         return self.analyzer.classifier.version
 
+    @property
+    def shadow_version(self) -> str | None:
+        shadow = self.analyzer.shadow
+        return None if shadow is None else shadow.version
+
     def swap(self, analyzer: Analyzer) -> None:
+        shadow = self.analyzer.shadow
+        if (
+            analyzer.shadow is None
+            and shadow is not None
+            and shadow.version != analyzer.classifier.version
+        ):
+            # The shadow keeps running beside whichever model routes.
+            analyzer = replace(analyzer, shadow=shadow)
         old, self.analyzer = self.version, analyzer
         for listener in self.listeners:
             listener(analyzer)
         log.info("model swapped", previous=old, model_version=self.version)
+
+    def set_shadow(self, shadow: Classifier | None) -> None:
+        """Score every batch with ``shadow`` too from the next one on (None: stop)."""
+        self.analyzer = replace(self.analyzer, shadow=shadow)
+        for listener in self.listeners:
+            listener(self.analyzer)
+        log.info("shadow model set", shadow_version=self.shadow_version)
 
 
 async def _load(catalog: FolderCatalog, version: str) -> Analyzer:
@@ -127,10 +149,66 @@ async def _append(store: TicketStore, latest: dict[str, Any] | None, doc: dict[s
     return seq
 
 
+def gate_record(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What an activation keeps of the comparison the version went through (None: never
+    compared)."""
+    if verdict is None:
+        return None
+    return {
+        "passed": bool(verdict.get("passed")),
+        "against": verdict.get("reference"),
+        "n": verdict.get("n"),
+        "macro_f1": verdict.get("macro_f1"),
+        "per_class": verdict.get("per_class"),
+        "failures": list(verdict.get("failures") or []),
+        "at": verdict.get("at"),
+    }
+
+
+def _check_gate(
+    version: str, verdict: dict[str, Any] | None, *, force: bool, reason: str | None
+) -> None:
+    if force and not (reason and reason.strip()):
+        raise ActivationError("a forced activation needs a reason", status=422)
+    if verdict is not None and not verdict.get("passed") and not force:
+        failed = "; ".join(verdict.get("failures") or []) or "no figure recorded"
+        raise ActivationError(
+            f"model {version!r} failed the comparison with {verdict.get('reference')!r}: "
+            f"{failed}. Activate it anyway only with force and a reason",
+            status=409,
+        )
+
+
+def _check_labels(version: str, analyzer: Analyzer, known: frozenset[str] | None) -> None:
+    if known is None:
+        return
+    missing = sorted(set(analyzer.classifier.labels) - known)
+    if missing:
+        raise ActivationError(
+            f"model {version!r} predicts labels the department registry does not have: "
+            f"{', '.join(missing)}; add them to the registry (TRIAGE_DEPARTMENTS) first",
+            status=422,
+        )
+
+
 async def activate(
-    version: str, *, slot: ModelSlot, catalog: FolderCatalog, store: TicketStore
+    version: str,
+    *,
+    slot: ModelSlot,
+    catalog: FolderCatalog,
+    store: TicketStore,
+    verdict: dict[str, Any] | None = None,
+    force: bool = False,
+    reason: str | None = None,
+    registry_labels: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """Load ``version``, record it as active and swap it in here; other replicas follow."""
+    """Load ``version``, record it as active and swap it in here; other replicas follow.
+
+    ``verdict`` is the version's latest comparison (``training.gate``): a failed one is refused
+    unless ``force`` comes with a ``reason``; the record keeps the figures, the force and the
+    reason. A model with labels outside ``registry_labels`` is refused.
+    """
+    _check_gate(version, verdict, force=force, reason=reason)
     async with slot.lock:
         recent = await store.activations(1)
         latest = recent[0] if recent else None
@@ -138,13 +216,25 @@ async def activate(
         if version == current:
             raise ActivationError(f"model {version!r} is already active", status=409)
         analyzer = await _load(catalog, version)
+        _check_labels(version, analyzer, registry_labels)
         if latest is None and catalog.path(slot.version) is not None:
             # The version running since start-up becomes the first record: rollback target.
             latest = {"_id": await _append(store, None, _record(slot.version, "initial", None))}
-        seq = await _append(store, latest, _record(version, "activate", latest))
+        record = _record(version, "activate", latest)
+        record["gate"] = gate_record(verdict)
+        record["forced"] = force
+        record["reason"] = reason if force else None
+        seq = await _append(store, latest, record)
         catalog.write_active(version)
         slot.swap(analyzer)
-        return {"active": version, "previous": current, "activation": seq}
+        passed = None if verdict is None else bool(verdict.get("passed"))
+        return {
+            "active": version,
+            "previous": current,
+            "activation": seq,
+            "gate_passed": passed,
+            "forced": force,
+        }
 
 
 async def rollback(

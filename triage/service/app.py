@@ -23,7 +23,8 @@ from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
 from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.registry_file import load_registry
-from triage.adapters.store import MongoHotspotStore, MongoTicketStore
+from triage.adapters.shadow import poll_shadow
+from triage.adapters.store import MongoHotspotStore, MongoShadowState, MongoTicketStore
 from triage.core.hotspots import DetectorConfig
 from triage.core.settings import Settings
 from triage.service import dashboard
@@ -41,6 +42,7 @@ from triage.service.keys import (
     PRODUCER,
     REGISTRY,
     SETTINGS,
+    SHADOW,
     STORE,
 )
 from triage.service.metrics import install as install_metrics
@@ -103,6 +105,7 @@ def create_app(
         app[STORE] = store
         hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
         app[HOTSPOT_STORE] = hotspot_store
+        app[SHADOW] = MongoShadowState(store)
         producer = KafkaProducer(settings.kafka_bootstrap)
         await _until_ok("kafka producer", producer.start)
         app[PRODUCER] = producer
@@ -144,13 +147,23 @@ def create_app(
             ),
             name="model-poll",
         )
+        shadow_poller = asyncio.create_task(
+            poll_shadow(
+                slot=app[MODEL],
+                catalog=app[CATALOG],
+                state=app[SHADOW],
+                interval_s=settings.model_poll_ms / 1000,
+                stop=stop_polling,
+            ),
+            name="shadow-poll",
+        )
         yield
         stop_polling.set()
         # Indexes normally exist within a second; if MongoDB is away, stop retrying.
         done, _ = await asyncio.wait([indexes], timeout=5)
         if not done:
             indexes.cancel()
-        await asyncio.gather(poller, indexes, return_exceptions=True)
+        await asyncio.gather(poller, shadow_poller, indexes, return_exceptions=True)
         await producer.stop()
         await store.close()
         await hotspot_store.close()

@@ -19,6 +19,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.cli", "train a model artifact from labelled files"),
     "evaluate": ("training.evaluate_cli", "score a model on a labelled file"),
     "hotspots": ("triage.service.hotspots_cli", "find and rank hot spots in a file of tickets"),
+    "outcomes": ("triage.service.outcomes_cli", "export settled tickets as training examples"),
+    "models": (
+        "triage.service.models_cli",
+        "compare a candidate model with the active one; promote it through the gate",
+    ),
 }
 
 

@@ -14,7 +14,7 @@ from streams.consumer import TicketConsumer
 from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
 from triage.adapters.hotspot_tracker import HotspotTracker
-from triage.adapters.store import HotspotStore, TicketStore
+from triage.adapters.store import HotspotStore, ShadowState, TicketStore
 from triage.core.departments import Registry
 from triage.core.settings import Settings
 
@@ -30,6 +30,7 @@ __all__ = [
     "PRODUCER",
     "REGISTRY",
     "SETTINGS",
+    "SHADOW",
     "STORE",
 ]
 
@@ -47,3 +48,5 @@ CATALOG = web.AppKey("catalog", FolderCatalog)
 # The `hotspots` collection (always); the detector only where the consumer runs.
 HOTSPOT_STORE = web.AppKey("hotspot_store", HotspotStore)
 HOTSPOTS = web.AppKey("hotspots", HotspotTracker)
+# Which version runs in shadow (triage.adapters.shadow), shared by every replica.
+SHADOW = web.AppKey("shadow", ShadowState)

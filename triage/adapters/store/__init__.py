@@ -15,6 +15,7 @@ from triage.adapters.store.hotspots import (
 )
 from triage.adapters.store.memory import MemoryTicketStore
 from triage.adapters.store.mongo import MongoTicketStore
+from triage.adapters.store.outcomes import settled_tickets
 from triage.adapters.store.records import (
     TICKET_INDEXES,
     DeadLetterRecord,
@@ -26,6 +27,7 @@ from triage.adapters.store.records import (
     new_document,
     ticket_update,
 )
+from triage.adapters.store.shadow import MemoryShadowState, MongoShadowState, ShadowState
 
 __all__ = [
     "HOTSPOT_INDEXES",
@@ -35,13 +37,17 @@ __all__ = [
     "HotspotQuery",
     "HotspotStore",
     "HotspotWrite",
+    "MemoryShadowState",
     "MemoryTicketStore",
     "MongoHotspotStore",
+    "MongoShadowState",
     "MongoTicketStore",
+    "ShadowState",
     "StoreCounts",
     "TicketRecord",
     "TicketStore",
     "first_department",
     "new_document",
+    "settled_tickets",
     "ticket_update",
 ]

@@ -34,6 +34,8 @@ class TicketRecord:
     location: str | None
     decision: Decision
     hotspot_id: str | None = None  # set when hot-spot detection runs (triage.core.hotspots)
+    # The shadow model's top label and confidence, when one runs (it routes nothing).
+    shadow: Doc | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,8 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
     }
     if record.hotspot_id is not None:
         update["$set"]["hotspot_id"] = record.hotspot_id
+    if record.shadow is not None:
+        update["$set"]["shadow"] = record.shadow
     return filter_, update
 
 

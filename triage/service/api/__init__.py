@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from triage.service.api import departments, hotspots, models, openapi, stats, suggest, tickets
+from triage.service.api import (
+    departments,
+    hotspots,
+    models,
+    openapi,
+    shadow,
+    stats,
+    suggest,
+    tickets,
+)
 from triage.service.api.auth import TokenSet, auth_middleware
 from triage.service.api.errors import error_middleware
 
@@ -20,10 +29,10 @@ def add_api_routes(app: web.Application, tokens: TokenSet) -> None:
     """Routes and middlewares of the API on ``app`` (before it starts)."""
     app.middlewares.append(error_middleware)
     app.middlewares.append(auth_middleware(tokens))
-    for module in (suggest, tickets, departments, models, stats, hotspots):
+    for module in (suggest, tickets, departments, models, stats, hotspots, shadow):
         module.add_routes(app)
     spec = openapi.document(
-        {**stats.OPENAPI_PATHS, **hotspots.OPENAPI_PATHS},
-        {**stats.OPENAPI_SCHEMAS, **hotspots.OPENAPI_SCHEMAS},
+        {**stats.OPENAPI_PATHS, **hotspots.OPENAPI_PATHS, **shadow.OPENAPI_PATHS},
+        {**stats.OPENAPI_SCHEMAS, **hotspots.OPENAPI_SCHEMAS, **shadow.OPENAPI_SCHEMAS},
     )
     openapi.add_routes(app, spec)

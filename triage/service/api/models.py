@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from aiohttp import web
 
+from training.verdict import read_verdict
 from triage.adapters.activation import activate, rollback
 from triage.service.api.auth import requires
-from triage.service.keys import CATALOG, MODEL, STORE
+from triage.service.api.errors import decode_json
+from triage.service.keys import CATALOG, MODEL, REGISTRY, STORE
 
 __all__ = ["add_routes"]
 
 _KEYS = ("created_at", "labels", "thresholds", "metrics", "data")
+
+
+class ActivateIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An optional body: activate a version whose comparison failed, saying why."""
+
+    force: bool = False
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 def _iso(value: Any) -> Any:
@@ -41,6 +51,9 @@ async def list_models(request: web.Request) -> web.Response:
                     "kind": a.get("kind"),
                     "rollback_to": a.get("rollback_to"),
                     "at": _iso(a.get("at")),
+                    "gate": a.get("gate"),
+                    "forced": a.get("forced"),
+                    "reason": a.get("reason"),
                 }
                 for a in history
             ],
@@ -51,8 +64,20 @@ async def list_models(request: web.Request) -> web.Response:
 @requires("trainer")
 async def activate_model(request: web.Request) -> web.Response:
     app = request.app
+    body = ActivateIn()
+    if request.can_read_body:
+        body = await decode_json(request, ActivateIn)
+    version = request.match_info["version"]
+    folder = app[CATALOG].path(version)
     result = await activate(
-        request.match_info["version"], slot=app[MODEL], catalog=app[CATALOG], store=app[STORE]
+        version,
+        slot=app[MODEL],
+        catalog=app[CATALOG],
+        store=app[STORE],
+        verdict=read_verdict(folder) if folder is not None else None,
+        force=body.force,
+        reason=body.reason,
+        registry_labels=frozenset(app[REGISTRY].labels),
     )
     return web.json_response(result)
 

@@ -129,10 +129,21 @@ PATHS: dict[str, S] = {
     "/v1/models/{version}/activate": {
         "post": {
             "summary": "Make this version the active model on every replica",
-            "description": "Role: trainer.",
+            "description": (
+                "Role: trainer. A version whose latest comparison (triage models compare) "
+                "failed is refused with 409 unless the body says force with a reason; the "
+                "activation history records the verdict, the force and the reason."
+            ),
             "security": AUTH,
             "parameters": [{"name": "version", "in": "path", "required": True, "schema": STR}],
-            "responses": {**_ok("Activation"), **_errors(404, 409, 422, *COMMON)},
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": ref("ActivateRequest")}},
+            },
+            "responses": {
+                **_ok("Activation"),
+                **_errors(400, 404, 409, 413, 415, 422, *COMMON),
+            },
         }
     },
     "/v1/models/rollback": {

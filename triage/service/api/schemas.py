@@ -286,6 +286,9 @@ SCHEMAS: dict[str, S] = {
                         "kind": OSTR,
                         "rollback_to": nullable(INT),
                         "at": OSTR,
+                        "gate": {"type": ["object", "null"]},
+                        "forced": {"type": ["boolean", "null"]},
+                        "reason": OSTR,
                     },
                 },
             },
@@ -294,6 +297,17 @@ SCHEMAS: dict[str, S] = {
     "Activation": {
         "type": "object",
         "required": ["active", "previous", "activation"],
-        "properties": {"active": STR, "previous": STR, "activation": INT},
+        "properties": {
+            "active": STR,
+            "previous": STR,
+            "activation": INT,
+            "gate_passed": {"type": ["boolean", "null"]},
+            "forced": BOOL,
+        },
+    },
+    "ActivateRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"force": BOOL, "reason": {"type": "string", "maxLength": 500}},
     },
 }
