@@ -7,7 +7,7 @@ import pytest
 from streams.batch import Message, plan_batch
 from tests.integration.api import Api
 from tests.integration.outcomes import act
-from tests.integration.service import ticket_lines
+from tests.tickets import ticket_lines
 from triage.adapters.registry_file import load_registry
 from triage.service.keys import MODEL
 
