@@ -197,12 +197,14 @@ async def test_stats_endpoints_report_exact_figures(client: Client) -> None:
     assert housing["department"] == HOUSING and housing["name"]
     assert (housing["tickets"], housing["accepted"], housing["returned"]) == (2, 2, 1)
     assert (housing["resolved"], housing["return_rate"]) == (1, 0.3333)
-    assert housing["hours_to_accept"] == {"n": 2, "median": 3.0, "p90": 3.8}
-    assert housing["hours_to_resolve"] == {"n": 1, "median": 10.0, "p90": 10.0}
+    # Percentiles of hour buckets, interpolated inside the bucket: 2 h is in (1, 2], 4 h in
+    # (3, 4], 10 h in (8, 12], 30 h in (24, 36].
+    assert housing["hours_to_accept"] == {"n": 2, "median": 2.0, "p90": 3.8}
+    assert housing["hours_to_resolve"] == {"n": 1, "median": 10.0, "p90": 11.6}
     assert housing["top_return_reasons"] == [{"reason": WRONG_DEPT, "count": 1}]
     assert (env["department"], env["tickets"], env["accepted"], env["returned"]) == (ENV, 1, 1, 1)
     assert (env["reassigned_to"], env["return_rate"]) == (1, 0.5)
-    assert env["hours_to_accept"] == {"n": 1, "median": 30.0, "p90": 30.0}
+    assert env["hours_to_accept"] == {"n": 1, "median": 30.0, "p90": 34.8}
 
     a = await _get(client, "/v1/stats/accuracy", token=TRAINER)
     assert (a["tickets"], a["correct"], a["accuracy"]) == (3, 2, 0.6667)

@@ -76,6 +76,8 @@ class Settings:
     http_max_bytes: int = 64 * 1024
     models_dir: Path = MODELS_DIR
     model_poll_ms: int = 5_000
+    # Daily statistics counters kept at write time (off only to measure what they cost).
+    stats_counters: bool = True
 
     @property
     def events_group_id(self) -> str:
@@ -111,6 +113,14 @@ class Settings:
                 raise SettingsError(name, raw, f"must be in {low}..{high}")
             return value
 
+        def switch(name: str, default: bool) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if not raw:
+                return default
+            if raw not in ("on", "off", "1", "0", "true", "false"):
+                raise SettingsError(name, raw, "must be on or off")
+            return raw in ("on", "1", "true")
+
         settings = cls(
             kafka_bootstrap=text("KAFKA_BOOTSTRAP_SERVERS", d.kafka_bootstrap),
             mongodb_uri=text("MONGODB_URI", d.mongodb_uri),
@@ -134,6 +144,7 @@ class Settings:
             http_max_bytes=integer("TRIAGE_HTTP_MAX_BYTES", d.http_max_bytes, 1024, 16 << 20),
             models_dir=path("TRIAGE_MODELS_DIR") or d.models_dir,
             model_poll_ms=integer("TRIAGE_MODEL_POLL_MS", d.model_poll_ms, 100, 3_600_000),
+            stats_counters=switch("TRIAGE_STATS_COUNTERS", d.stats_counters),
         )
         settings.validate()
         return settings

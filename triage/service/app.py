@@ -95,7 +95,9 @@ def create_app(
             app[ANALYZER] = await asyncio.to_thread(factory)
         app[MODEL] = ModelSlot(app[ANALYZER])
         log.info("model loaded", model_version=app[ANALYZER].classifier.version)
-        store = MongoTicketStore(settings.mongodb_uri, settings.db)
+        store = MongoTicketStore(
+            settings.mongodb_uri, settings.db, counters=settings.stats_counters
+        )
         app[STORE] = store
         producer = KafkaProducer(settings.kafka_bootstrap)
         await _until_ok("kafka producer", producer.start)

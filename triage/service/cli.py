@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("streams.replay", "publish tickets from a JSONL file to the input topic"),
     "train": ("training.cli", "train a model artifact from labelled files"),
     "evaluate": ("training.evaluate_cli", "score a model on a labelled file"),
+    "stats": ("triage.service.stats_cli", "recompute the daily statistics counters"),
 }
 
 

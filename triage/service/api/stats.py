@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import date
+from typing import Any, Final
 
 from aiohttp import web
 
-from triage.core import stats
+from triage.core import counter_stats, stats
 from triage.core.stats import StatsQuery, StatsQueryError
 from triage.service.api.auth import requires
 from triage.service.api.errors import ApiError
@@ -25,10 +25,10 @@ from triage.service.keys import MODEL, REGISTRY, STORE
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 
 READERS = ("supervisor", "trainer")
+COUNTERS: Final = "daily_counters"
+Parts = dict[str, list[dict[str, Any]]]
 PARAMETERS = frozenset({"from", "to", "department"})
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Bounds the $in of one round trip when looking up receipt times of accepted tickets.
-_ID_CHUNK = 1000
 
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
@@ -64,81 +64,46 @@ def _json(body: dict[str, Any]) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
+async def _counters(request: web.Request, q: StatsQuery, *, everything: bool) -> Parts:
+    """The counter documents of the range: per department, and (``everything``) global."""
+    store = request.app[STORE]
+    pipelines = [counter_stats.department_pipeline(q)]
+    if everything:
+        pipelines.append(counter_stats.global_pipeline(q))
+    results = await asyncio.gather(*(store.aggregate(COUNTERS, p) for p in pipelines))
+    return counter_stats.split(doc for rows in results for doc in rows)
+
+
 @requires(*READERS)
 async def summary(request: web.Request) -> web.Response:
     """Headline figures: volumes, auto-route rate, backlog, return rate, dead letters, models."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, events, reasons, dead, models = await asyncio.gather(
-        store.aggregate("tickets", stats.summary_pipeline(q)),
-        store.aggregate("events", stats.event_count_pipeline(q)),
-        store.aggregate("events", stats.return_reason_pipeline(q)),
-        store.aggregate("deadletters", stats.deadletter_pipeline(q)),
-        store.aggregate("tickets", stats.model_pipeline(q)),
-    )
+    parts = await _counters(request, q, everything=True)
     active = request.app[MODEL].version if MODEL in request.app else None
-    return _json(
-        stats.shape_summary(
-            q,
-            tickets=tickets,
-            events=events,
-            reasons=reasons,
-            deadletters=dead,
-            models=models,
-            active_model=active,
-        )
-    )
+    return _json(counter_stats.summary(q, parts, active))
 
 
 @requires(*READERS)
 async def daily(request: web.Request) -> web.Response:
     """Tickets, auto-routed, reviewed and dead letters per local day."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, dead = await asyncio.gather(
-        store.aggregate("tickets", stats.daily_pipeline(q)),
-        store.aggregate("deadletters", stats.deadletter_pipeline(q)),
-    )
-    return _json(stats.shape_daily(q, tickets=tickets, deadletters=dead))
+    return _json(counter_stats.daily(q, await _counters(request, q, everything=True)))
 
 
 @requires(*READERS)
 async def departments(request: web.Request) -> web.Response:
     """Per department: volume, accepted, returned, resolved, return rate, hours, reasons."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, events, reasons, firsts = await asyncio.gather(
-        store.aggregate("tickets", stats.summary_pipeline(q)),
-        store.aggregate("events", stats.event_count_pipeline(q)),
-        store.aggregate("events", stats.return_reason_pipeline(q)),
-        store.aggregate("events", stats.first_event_pipeline(q)),
-    )
-    ids = sorted({row["_id"]["ticket"] for row in firsts if row["_id"].get("ticket")})
-    received: dict[str, datetime] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        rows = await store.aggregate(
-            "tickets", stats.received_at_pipeline(ids[start : start + _ID_CHUNK])
-        )
-        received.update({r["_id"]: r["received_at"] for r in rows if "received_at" in r})
+    parts = await _counters(request, q, everything=False)
     names = {d.code: d.name for d in request.app[REGISTRY].departments}
-    return _json(
-        stats.shape_departments(
-            q,
-            tickets=tickets,
-            events=events,
-            reasons=reasons,
-            hours=stats.hours_between(firsts, received),
-            names=names,
-        )
-    )
+    return _json(counter_stats.departments(q, parts, names))
 
 
 @requires(*READERS)
 async def accuracy(request: web.Request) -> web.Response:
     """First-routing accuracy of settled (accepted or resolved) tickets."""
     q = parse_query(request)
-    rows = await request.app[STORE].aggregate("tickets", stats.accuracy_pipeline(q))
-    return _json(stats.shape_accuracy(q, rows))
+    return _json(counter_stats.accuracy(q, await _counters(request, q, everything=False)))
 
 
 def add_routes(app: web.Application) -> None:
