@@ -260,3 +260,24 @@ async def test_counters_equal_a_rebuild_after_replays_sigkill_and_returns(
             await store.close()
     finally:
         await client.close()
+
+
+async def test_statistics_read_a_copy_that_follows_writes_and_rebuilds(
+    store: MongoTicketStore,
+) -> None:
+    """The in-memory copy of the counters catches up with writes within a second, and
+    reloads whole after a rebuild (which may remove documents)."""
+
+    def tickets(docs: list[dict[str, Any]]) -> int:
+        return sum(sum((d.get("status") or {}).values()) for d in docs)
+
+    await store.upsert_batch([_record(i) for i in range(5)])
+    assert tickets(await store.counters.cache.read()) == 5
+    await store.upsert_batch([_record(i) for i in range(5, 8)])
+    assert tickets(await store.counters.cache.read()) == 5  # less than a second old
+    await asyncio.sleep(1.1)
+    assert tickets(await store.counters.cache.read()) == 8
+    await store.tickets.delete_many({"_id": {"$in": ["c0000", "c0001"]}})
+    await store.counters.rebuild()
+    await asyncio.sleep(1.1)
+    assert tickets(await store.counters.cache.read()) == 6

@@ -64,7 +64,7 @@ Increments = dict[str, dict[str, int]]
 
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 NONE = "-"
-_META = frozenset({"_id", "kind", "day", "department", "ops"})
+_META = frozenset({"_id", "kind", "day", "department", "ops", "updated_at", "value"})
 FINAL_STATUSES = ("accepted", "resolved")
 # Upper edges (hours) of the time-to-accept / time-to-resolve histogram; the last bucket is
 # open. Finer where most tickets fall (the first working days), coarse after a month.
@@ -316,7 +316,7 @@ def counts_of(docs: Iterable[Mapping[str, Any]]) -> Increments:
     out: Increments = {}
     for doc in docs:
         doc_id = str(doc["_id"])
-        if doc_id.startswith("m|"):
+        if doc_id.startswith("m|") or "|" not in doc_id:
             continue
         for name, value in doc.items():
             if isinstance(value, Mapping):

@@ -23,6 +23,7 @@ between that update and its counters is not repaired (``triage stats rebuild`` i
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,14 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from triage.core import counters as c
 from triage.core.errors import StoreError, StoreUnavailableError
 
-__all__ = ["COUNTERS", "JOURNAL", "MongoCounters", "RebuildResult", "counter_documents"]
+__all__ = [
+    "COUNTERS",
+    "JOURNAL",
+    "CounterCache",
+    "MongoCounters",
+    "RebuildResult",
+    "counter_documents",
+]
 
 Doc = dict[str, Any]
 COUNTERS = "daily_counters"
@@ -74,6 +82,12 @@ STATE_FIELDS = {
     )
 }
 _CHUNK = 2_000
+# Statistics read the counters from a copy in memory, brought up to date at most this often
+# with the documents changed since the last look (by ``updated_at``, with an overlap for
+# writes that were in flight then).
+REFRESH_S = 1.0
+_OVERLAP = timedelta(seconds=2)
+GENERATION = "generation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +104,9 @@ def counter_documents(
 ) -> list[Doc]:
     """Counter documents as stored, from increments and last-decision times."""
     docs: dict[str, Doc] = {}
+    now = datetime.now(UTC)
     for doc_id, fields in [*counts.items(), *lasts.items()]:
-        doc = docs.setdefault(doc_id, {"_id": doc_id, **c.counter_meta(doc_id)})
+        doc = docs.setdefault(doc_id, {"_id": doc_id, **c.counter_meta(doc_id), "updated_at": now})
         for path, value in fields.items():
             head, _, sub = path.partition(".")
             if sub:
@@ -109,9 +124,12 @@ class MongoCounters:
         self.db = db
         self.counters: AsyncCollection[Doc] = db[COUNTERS]
         self.journal: AsyncCollection[Doc] = db[JOURNAL]
+        self.cache = CounterCache(self.counters)
 
     async def ensure_indexes(self) -> None:
-        await self.counters.create_indexes([IndexModel([("day", ASCENDING)])])
+        await self.counters.create_indexes(
+            [IndexModel([("day", ASCENDING)]), IndexModel([("updated_at", ASCENDING)])]
+        )
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -140,6 +158,7 @@ class MongoCounters:
                         "$inc": dict(fields),
                         "$push": {"ops": {"$each": [op], "$slice": -OPS_KEPT}},
                         "$setOnInsert": c.counter_meta(doc_id),
+                        "$currentDate": {"updated_at": True},
                     },
                     upsert=True,
                 )
@@ -148,7 +167,11 @@ class MongoCounters:
             requests.append(
                 UpdateOne(
                     {"_id": doc_id},
-                    {"$max": dict(times), "$setOnInsert": c.counter_meta(doc_id)},
+                    {
+                        "$max": dict(times),
+                        "$setOnInsert": c.counter_meta(doc_id),
+                        "$currentDate": {"updated_at": True},
+                    },
                     upsert=True,
                 )
             )
@@ -349,6 +372,12 @@ class MongoCounters:
             )
             for i in range(0, len(docs), _CHUNK):
                 await self.counters.insert_many(docs[i : i + _CHUNK], ordered=False)
+            # Readers holding a copy of the counters reload it whole.
+            await self.counters.replace_one(
+                {"_id": GENERATION},
+                {"kind": "meta", "value": uuid.uuid4().hex, "updated_at": datetime.now(UTC)},
+                upsert=True,
+            )
             await self.journal.delete_many({})
         except PyMongoError as exc:
             raise StoreUnavailableError(f"MongoDB error: {type(exc).__name__}") from exc
@@ -359,6 +388,49 @@ class MongoCounters:
     async def stored(self) -> c.Increments:
         """The counters as stored, as increments (to compare with a tally)."""
         return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
+
+
+class CounterCache:
+    """The counter documents in memory: a statistics request reads no more from the database
+    than what changed in the last second, whatever the history and the range."""
+
+    def __init__(self, collection: AsyncCollection[Doc]) -> None:
+        self.collection = collection
+        self.docs: dict[str, Doc] = {}
+        self.since: datetime | None = None
+        self.generation: object = None
+        self.checked = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def read(self) -> list[Doc]:
+        """Every counter document (without ``ops``), at most REFRESH_S old."""
+        if time.monotonic() - self.checked >= REFRESH_S:
+            async with self._lock:
+                if time.monotonic() - self.checked >= REFRESH_S:
+                    await self._refresh()
+        return list(self.docs.values())
+
+    async def _refresh(self) -> None:
+        started = time.monotonic()
+        query: Doc = {} if self.since is None else {"updated_at": {"$gte": self.since - _OVERLAP}}
+        rows = await self.collection.find(query, projection={"ops": 0}).to_list()
+        generation = next((r.get("value") for r in rows if r["_id"] == GENERATION), None)
+        if self.since is not None and generation is not None and generation != self.generation:
+            # Rebuilt: documents may have gone; start again from nothing.
+            self.docs, self.since, self.generation = {}, None, generation
+            await self._refresh()
+            return
+        if generation is not None:
+            self.generation = generation
+        for row in rows:
+            if row["_id"] != GENERATION:
+                self.docs[str(row["_id"])] = row
+            at = row.get("updated_at")
+            if isinstance(at, datetime) and (self.since is None or at > self.since):
+                self.since = at
+        if self.since is None:
+            self.since = datetime.now(UTC)
+        self.checked = started
 
 
 def _ticket_counts(

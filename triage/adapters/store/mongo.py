@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from triage.adapters.store.counters import STATE_FIELDS, MongoCounters
+from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
 from triage.adapters.store.records import (
     LOCAL_TZ,
     TICKET_INDEXES,
@@ -25,6 +25,7 @@ from triage.adapters.store.records import (
     store_counts,
     ticket_update,
 )
+from triage.core.aggregation import run_pipeline
 from triage.core.errors import StoreError, StoreUnavailableError
 from triage.core.stats import reason_kind
 
@@ -151,8 +152,12 @@ class MongoTicketStore:
         await self._client.close()
 
     async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
-        """The rows of ``pipeline`` on one collection (statistics; see triage.core.stats)."""
+        """The rows of ``pipeline`` on one collection (statistics; see triage.core.stats).
+
+        The counters are read from their copy in memory (see CounterCache)."""
         try:
+            if collection == COUNTERS:
+                return run_pipeline(await self.counters.cache.read(), pipeline)
             cursor = await self._db[collection].aggregate(pipeline)
             rows: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
