@@ -28,15 +28,16 @@ from triage.service.metrics import METRICS, install
 
 pytestmark = pytest.mark.integration
 
-SUPERVISOR, TRAINER, AGENT = "s" * 20, "t" * 20, "a" * 20
+SUPERVISOR, TRAINER, AGENT, DEPT = "s" * 20, "t" * 20, "a" * 20, "d" * 20
+HOUSING, ENV = "city-housing", "city-environment"
 TOKENS = TokenSet(
     {
         SUPERVISOR: Principal("supervisor"),
         TRAINER: Principal("trainer"),
         AGENT: Principal("agent"),
+        DEPT: Principal("department", HOUSING),
     }
 )
-HOUSING, ENV = "city-housing", "city-environment"
 DAY1 = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
 DAY2 = datetime(2026, 11, 21, 9, 0, tzinfo=LOCAL_TZ)
 WRONG_DEPT = "不属于本部门职责"
@@ -230,6 +231,38 @@ async def test_filters_restrict_by_day_and_department(client: Client) -> None:
     }
     deps = await _get(client, f"/v1/stats/departments?department={HOUSING}")
     assert [d["department"] for d in deps["departments"]] == [HOUSING]
+
+
+async def test_backlog_ages_overdue_and_wrong_routings(client: Client) -> None:
+    """Open tickets by age and department, overdue against working-hour deadlines, and the
+    wrong first routings with their counts."""
+    b = await _get(client, "/v1/stats/backlog")
+    assert b["open"] == 4 and b["calendar"].startswith("chinesecalendar")
+    assert {a["key"]: a["count"] for a in b["ages"]}["7-30d"] == 4
+    rows = {d["department"]: d for d in b["departments"]}
+    # Still with the hotline: t3 in review, t4 returned.
+    assert rows[None]["open"] == 2 and rows[None]["by_status"]["review"] == 1
+    # Accepted on 20 and 21 November (a Saturday: the clock starts on Monday) and, with 35
+    # working hours to resolve, late by now.
+    assert (rows[HOUSING]["waiting_resolve"], rows[HOUSING]["overdue_resolve"]) == (1, 1)
+    assert (rows[ENV]["waiting_resolve"], rows[ENV]["overdue_resolve"]) == (1, 1)
+    assert b["overdue_accept"] == 0 and b["overdue_resolve"] == 2
+
+    r = await _get(client, "/v1/stats/routings", token=TRAINER)
+    assert (r["settled"], r["wrong"]) == (3, 1)
+    assert [(x["routed_to"], x["settled_at"], x["count"]) for x in r["routings"]] == [
+        (HOUSING, ENV, 1)
+    ]
+
+
+async def test_a_department_token_reads_only_its_own_figures(client: Client) -> None:
+    """A department's token gets its own figures, and 403 for another department's."""
+    s = await _get(client, "/v1/stats/summary", token=DEPT)
+    assert s["range"]["department"] == HOUSING and s["tickets"] == 2
+    deps = await _get(client, "/v1/stats/departments", token=DEPT)
+    assert [d["department"] for d in deps["departments"]] == [HOUSING]
+    body = await _get(client, f"/v1/stats/summary?department={ENV}", token=DEPT, status=403)
+    assert body["error"]["code"] == "forbidden"
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,8 @@ __all__ = [
     "FINAL_STATUSES",
     "HOUR_BUCKETS",
     "NONE",
+    "OPEN_STATUSES",
+    "WAITING_ACCEPT",
     "Increments",
     "Tally",
     "add",
@@ -50,6 +52,7 @@ __all__ = [
     "key",
     "last_decisions",
     "local_day",
+    "local_hour",
     "merge",
     "move_increments",
     "state_increments",
@@ -66,6 +69,8 @@ LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 NONE = "-"
 _META = frozenset({"_id", "kind", "day", "department", "ops", "updated_at", "value"})
 FINAL_STATUSES = ("accepted", "resolved")
+WAITING_ACCEPT = ("routed", "reassigned")
+OPEN_STATUSES = ("review", "routed", "accepted", "returned", "reassigned")
 # Upper edges (hours) of the time-to-accept / time-to-resolve histogram; the last bucket is
 # open. Finer where most tickets fall (the first working days), coarse after a month.
 HOUR_BUCKETS: tuple[float, ...] = (
@@ -96,6 +101,10 @@ def unkey(name: str) -> str | None:
 
 def local_day(at: datetime) -> str:
     return at.astimezone(LOCAL_TZ).date().isoformat()
+
+
+def local_hour(at: datetime) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H")
 
 
 def state_id(day: str, department: str | None) -> str:
@@ -146,6 +155,14 @@ def state_increments(doc: Mapping[str, Any]) -> Increments:
     add(out, doc_id, f"auto.{'true' if doc.get('auto_routed') is True else 'false'}")
     for decision in doc.get("decisions") or ():
         add(out, doc_id, f"model.{key(decision.get('model_version'))}")
+    # Open tickets by the local hour their department's clock started (receipt, or the last
+    # reassignment): deadlines in working hours are applied when the figures are read.
+    started = doc.get("reassigned_at") or doc.get("received_at")
+    if isinstance(started, datetime):
+        if status in WAITING_ACCEPT:
+            add(out, doc_id, f"acc_open.{local_hour(started)}")
+        elif status == "accepted":
+            add(out, doc_id, f"res_open.{local_hour(started)}")
     if status in FINAL_STATUSES:
         auto = "true" if doc.get("auto_routed") is True else "false"
         first, model = key(doc.get("first_department")), key(doc.get("first_model_version"))
@@ -166,8 +183,9 @@ def insert_time_doc(doc: Mapping[str, Any]) -> Doc:
     decisions = doc.get("decisions") or [{}]
     first = decisions[0]
     history = doc.get("status_history") or [{}]
+    rest = {k: v for k, v in doc.items() if k != "reassigned_at"}
     return {
-        **doc,
+        **rest,
         "status": history[0].get("status", first.get("kind")),
         "department": first.get("department"),
         "district": first.get("district"),
@@ -205,10 +223,13 @@ def move_increments(
     from_department: str | None,
     to_status: str | None,
     to_department: str | None,
+    at: datetime | None = None,
 ) -> Increments:
     """An event moves the ticket between statuses and departments in its state document."""
     before = {**ticket, "status": from_status, "department": from_department}
     after = {**ticket, "status": to_status, "department": to_department}
+    if to_status == "reassigned" and at is not None:
+        after["reassigned_at"] = at
     return ticket_delta(before, after)
 
 
@@ -250,6 +271,7 @@ def event_increments(
         from_department=from_department,
         to_status=to_status,
         to_department=to_department,
+        at=record.get("at") if isinstance(record.get("at"), datetime) else None,
     )
     received = ticket.get("received_at")
     flow = flow_increments(record, received if isinstance(received, datetime) else None)

@@ -78,6 +78,10 @@ class Settings:
     model_poll_ms: int = 5_000
     # Daily statistics counters kept at write time (off only to measure what they cost).
     stats_counters: bool = True
+    # Statutory deadlines in working hours (office hours of working days), from the moment a
+    # ticket reaches a department: one working day to accept, five to resolve.
+    accept_hours: int = 7
+    resolve_hours: int = 35
 
     @property
     def events_group_id(self) -> str:
@@ -145,6 +149,8 @@ class Settings:
             models_dir=path("TRIAGE_MODELS_DIR") or d.models_dir,
             model_poll_ms=integer("TRIAGE_MODEL_POLL_MS", d.model_poll_ms, 100, 3_600_000),
             stats_counters=switch("TRIAGE_STATS_COUNTERS", d.stats_counters),
+            accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
+            resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
         )
         settings.validate()
         return settings

@@ -62,6 +62,7 @@ STATE_FIELDS = {
     for f in (
         "received_day",
         "received_at",
+        "reassigned_at",
         "status",
         "department",
         "channel",
