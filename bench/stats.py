@@ -61,7 +61,7 @@ CHUNK = 10_000
 LOCAL = counters.LOCAL_TZ
 CHANNELS = ("phone", "web", "app", "wechat")
 REASONS = ("不属于本部门职责", "地址不在辖区", "信息不全，无法办理", "应由区级部门处理")
-ENDPOINTS = ("summary", "daily", "departments", "accuracy")
+ENDPOINTS = ("summary", "daily", "departments", "accuracy", "backlog", "routings")
 
 
 def _decision(rng: random.Random, tid: str, codes: list[str]) -> Decision:

@@ -42,7 +42,17 @@ def age_bucket(received_day: str, today: date) -> str:
 
 
 def _overdue(hours: Mapping[str, int], limit: float, now: datetime) -> int:
-    return sum(n for hour, n in hours.items() if n and overdue_before(hour, limit, now))
+    """Tickets of the hours past the deadline. Being overdue is monotone in the start hour,
+    and hour keys sort as times: a binary search finds the last late hour."""
+    keys = sorted(h for h, n in hours.items() if n)
+    low, high = 0, len(keys)  # keys[:low] are late, keys[high:] are not
+    while low < high:
+        mid = (low + high) // 2
+        if overdue_before(keys[mid], limit, now):
+            low = mid + 1
+        else:
+            high = mid
+    return sum(hours[h] for h in keys[:low])
 
 
 def backlog(
