@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -328,3 +331,34 @@ async def test_metrics_after_tickets_flow(
             assert name in text, name
     finally:
         await client.close()
+
+
+async def test_every_table_exports_as_csv_and_xlsx_with_chinese_headers(client: Client) -> None:
+    """?format=csv is UTF-8 with a BOM and Chinese headers; ?format=xlsx opens in openpyxl."""
+    for name in ("summary", "daily", "departments", "accuracy", "backlog", "routings"):
+        response = await client.get(
+            f"/v1/stats/{name}?format=csv", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+        )
+        assert response.status == 200 and response.content_type == "text/csv"
+        assert "attachment" in response.headers["Content-Disposition"]
+        text = (await response.read()).decode("utf-8")
+        assert text.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        assert all("\u4e00" <= ch <= "\u9fff" for ch in rows[0][0][:1]), rows[0]
+        response = await client.get(
+            f"/v1/stats/{name}?format=xlsx", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+        )
+        assert response.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+        sheet = book.active
+        assert sheet is not None
+        assert [c.value for c in sheet[1]] == rows[0]
+        assert sheet.max_row == len(rows)
+    deps = await client.get(
+        "/v1/stats/departments?format=csv", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+    )
+    table = list(csv.reader(io.StringIO((await deps.read()).decode("utf-8-sig"))))
+    assert table[0][:4] == ["部门代码", "部门", "工单数", "受理"]
+    assert table[1][:3] == [HOUSING, table[1][1], "2"] and table[1][1]
+    body = await _get(client, "/v1/stats/daily?format=pdf", status=422)
+    assert body["error"]["field"] == "format"

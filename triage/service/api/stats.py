@@ -16,11 +16,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from triage.core import backlog_stats, counter_stats
+from triage.core import backlog_stats, counter_stats, stats_tables
 from triage.core.deadlines import Deadlines
 from triage.core.stats import StatsQuery, StatsQueryError
 from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError
+from triage.service.api.stats_export import render_csv, render_xlsx
 from triage.service.api.stats_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from triage.service.keys import MODEL, REGISTRY, SETTINGS, STORE
 
@@ -29,7 +30,12 @@ __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 READERS = ("supervisor", "trainer", "department")
 COUNTERS: Final = "daily_counters"
 Parts = dict[str, list[dict[str, Any]]]
-PARAMETERS = frozenset({"from", "to", "department"})
+PARAMETERS = frozenset({"from", "to", "department", "format"})
+FORMATS = ("json", "csv", "xlsx")
+_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -51,8 +57,12 @@ def parse_query(request: web.Request) -> StatsQuery:
     unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise ApiError(
-            422, f"unknown parameter {unknown[0]!r}; known: from, to, department", field=unknown[0]
+            422,
+            f"unknown parameter {unknown[0]!r}; known: from, to, department, format",
+            field=unknown[0],
         )
+    if params.get("format", "json") not in FORMATS:
+        raise ApiError(422, f"format must be one of {', '.join(FORMATS)}", field="format")
     department = params.get("department") or None
     principal = request[PRINCIPAL]
     if principal.role == "department":
@@ -68,8 +78,24 @@ def parse_query(request: web.Request) -> StatsQuery:
         raise ApiError(422, str(exc), field=exc.field) from None
 
 
-def _json(body: dict[str, Any]) -> web.Response:
-    return web.json_response(body, headers={"Cache-Control": "no-store"})
+async def _respond(request: web.Request, name: str, body: dict[str, Any]) -> web.Response:
+    """The figures as JSON, or as a CSV or XLSX table with Chinese headers (``format``)."""
+    fmt = request.query.get("format", "json")
+    if fmt == "json":
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
+    table = stats_tables.table(name, body)
+    data = await asyncio.to_thread(render_csv if fmt == "csv" else render_xlsx, table)
+    span = "_".join(v for v in (body["range"]["from"], body["range"]["to"]) if v) or "all"
+    filename = f"stats-{name}-{body['range']['department'] or 'all'}-{span}.{fmt}"
+    return web.Response(
+        body=data,
+        content_type=_TYPES[fmt],
+        charset="utf-8" if fmt == "csv" else None,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
 
 
 async def _counters(request: web.Request, q: StatsQuery, *, everything: bool) -> Parts:
@@ -88,14 +114,15 @@ async def summary(request: web.Request) -> web.Response:
     q = parse_query(request)
     parts = await _counters(request, q, everything=True)
     active = request.app[MODEL].version if MODEL in request.app else None
-    return _json(counter_stats.summary(q, parts, active))
+    return await _respond(request, "summary", counter_stats.summary(q, parts, active))
 
 
 @requires(*READERS)
 async def daily(request: web.Request) -> web.Response:
     """Tickets, auto-routed, reviewed and dead letters per local day."""
     q = parse_query(request)
-    return _json(counter_stats.daily(q, await _counters(request, q, everything=True)))
+    parts = await _counters(request, q, everything=True)
+    return await _respond(request, "daily", counter_stats.daily(q, parts))
 
 
 @requires(*READERS)
@@ -104,14 +131,15 @@ async def departments(request: web.Request) -> web.Response:
     q = parse_query(request)
     parts = await _counters(request, q, everything=False)
     names = {d.code: d.name for d in request.app[REGISTRY].departments}
-    return _json(counter_stats.departments(q, parts, names))
+    return await _respond(request, "departments", counter_stats.departments(q, parts, names))
 
 
 @requires(*READERS)
 async def accuracy(request: web.Request) -> web.Response:
     """First-routing accuracy of settled (accepted or resolved) tickets."""
     q = parse_query(request)
-    return _json(counter_stats.accuracy(q, await _counters(request, q, everything=False)))
+    parts = await _counters(request, q, everything=False)
+    return await _respond(request, "accuracy", counter_stats.accuracy(q, parts))
 
 
 def _names(request: web.Request) -> dict[str, str]:
@@ -126,7 +154,8 @@ async def backlog(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
     now = datetime.now(UTC)
-    return _json(backlog_stats.backlog(q, parts, _names(request), lambda _: limits, now))
+    body = backlog_stats.backlog(q, parts, _names(request), lambda _: limits, now)
+    return await _respond(request, "backlog", body)
 
 
 @requires(*READERS)
@@ -134,7 +163,7 @@ async def routings(request: web.Request) -> web.Response:
     """The most frequent wrong first routings: routed to one department, settled at another."""
     q = parse_query(request)
     parts = await _counters(request, q, everything=False)
-    return _json(backlog_stats.routings(q, parts, _names(request)))
+    return await _respond(request, "routings", backlog_stats.routings(q, parts, _names(request)))
 
 
 def add_routes(app: web.Application) -> None:

@@ -43,7 +43,16 @@ _FILTER = [
         "description": "A department code of the registry (`GET /v1/departments`).",
         "schema": {"type": "string"},
     },
+    {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "description": "json (default), or the figures as a table with Chinese headers: csv "
+        "(UTF-8 with a byte-order mark) or xlsx, as an attachment.",
+        "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]},
+    },
 ]
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _operation(summary: str, description: str, schema: str) -> dict[str, Any]:
@@ -59,7 +68,11 @@ def _operation(summary: str, description: str, schema: str) -> dict[str, Any]:
                 "200": {
                     "description": "The figures; roles supervisor and trainer, or a "
                     "department for its own figures only.",
-                    "content": {"application/json": {"schema": _ref(schema)}},
+                    "content": {
+                        "application/json": {"schema": _ref(schema)},
+                        "text/csv": {"schema": {"type": "string"}},
+                        _XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    },
                 },
                 "401": {"description": "No or unknown bearer token.", **error},
                 "403": {
