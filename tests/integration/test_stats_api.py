@@ -266,6 +266,14 @@ async def test_a_department_token_reads_only_its_own_figures(client: Client) -> 
     assert [d["department"] for d in deps["departments"]] == [HOUSING]
     body = await _get(client, f"/v1/stats/summary?department={ENV}", token=DEPT, status=403)
     assert body["error"]["code"] == "forbidden"
+    queue = await _get(client, "/v1/stats/queue", token=DEPT)
+    assert [(t["ticket_id"], t["waiting_for"], t["overdue"]) for t in queue["tickets"]] == [
+        ("t2", "resolve", True)
+    ]
+    # Received Friday 20 November 09:00; 35 working hours (5 days of 7) end on Thursday.
+    assert queue["tickets"][0]["due"] == "2026-11-26T18:00:00+08:00"
+    body = await _get(client, "/v1/stats/queue", status=422)
+    assert body["error"]["field"] == "department"
 
 
 @pytest.mark.parametrize(
@@ -335,9 +343,10 @@ async def test_metrics_after_tickets_flow(
 
 async def test_every_table_exports_as_csv_and_xlsx_with_chinese_headers(client: Client) -> None:
     """?format=csv is UTF-8 with a BOM and Chinese headers; ?format=xlsx opens in openpyxl."""
-    for name in ("summary", "daily", "departments", "accuracy", "backlog", "routings"):
+    for name in ("summary", "daily", "departments", "accuracy", "backlog", "routings", "queue"):
+        query = f"format=csv&department={HOUSING}" if name == "queue" else "format=csv"
         response = await client.get(
-            f"/v1/stats/{name}?format=csv", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+            f"/v1/stats/{name}?{query}", headers={"Authorization": f"Bearer {SUPERVISOR}"}
         )
         assert response.status == 200 and response.content_type == "text/csv"
         assert "attachment" in response.headers["Content-Disposition"]
@@ -346,7 +355,8 @@ async def test_every_table_exports_as_csv_and_xlsx_with_chinese_headers(client: 
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
         assert all("\u4e00" <= ch <= "\u9fff" for ch in rows[0][0][:1]), rows[0]
         response = await client.get(
-            f"/v1/stats/{name}?format=xlsx", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+            f"/v1/stats/{name}?{query.replace('csv', 'xlsx')}",
+            headers={"Authorization": f"Bearer {SUPERVISOR}"},
         )
         assert response.status == 200
         book = openpyxl.load_workbook(io.BytesIO(await response.read()))

@@ -15,10 +15,15 @@ from typing import Any
 
 from triage.core.counter_stats import settled_rows
 from triage.core.counters import LOCAL_TZ, OPEN_STATUSES, sum_fields
-from triage.core.deadlines import Deadlines, calendar_version, overdue_before
+from triage.core.deadlines import (
+    Deadlines,
+    add_working_hours,
+    calendar_version,
+    overdue_before,
+)
 from triage.core.stats import StatsQuery
 
-__all__ = ["AGE_BUCKETS", "age_bucket", "backlog", "routings"]
+__all__ = ["AGE_BUCKETS", "age_bucket", "backlog", "queue", "routings"]
 
 Doc = dict[str, Any]
 # (label, first age in days it holds)
@@ -144,4 +149,40 @@ def routings(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[str, 
             }
             for (a, b), n in ordered
         ],
+    }
+
+
+def queue(
+    q: StatsQuery, docs: Sequence[Mapping[str, Any]], limits: Deadlines, now: datetime
+) -> Doc:
+    """A department's open tickets, oldest clock first, each with its age and deadline."""
+    rows: list[Doc] = []
+    for doc in docs:
+        received = doc.get("received_at")
+        started = doc.get("reassigned_at") or received
+        if not isinstance(started, datetime) or not isinstance(received, datetime):
+            continue
+        waiting = "resolve" if doc.get("status") == "accepted" else "accept"
+        hours = limits.resolve_hours if waiting == "resolve" else limits.accept_hours
+        due = add_working_hours(started, hours)
+        rows.append(
+            {
+                "ticket_id": doc["_id"],
+                "status": doc.get("status"),
+                "title": doc.get("title") or "",
+                "channel": doc.get("channel"),
+                "received_at": received.astimezone(LOCAL_TZ).isoformat(),
+                "age_hours": round((now - received).total_seconds() / 3600, 1),
+                "waiting_for": waiting,
+                "due": due.isoformat(),
+                "overdue": due <= now,
+            }
+        )
+    rows.sort(key=lambda r: (r["due"], r["ticket_id"]))
+    return {
+        "range": q.to_json(),
+        "department": q.department,
+        "now": now.astimezone(LOCAL_TZ).isoformat(),
+        "overdue": sum(1 for r in rows if r["overdue"]),
+        "tickets": rows,
     }

@@ -149,7 +149,26 @@ def _routings(body: Doc) -> Table:
     return Table("常见错派", headers, rows)
 
 
+def _queue(body: Doc) -> Table:
+    rows: list[list[Cell]] = [
+        [
+            t["ticket_id"],
+            _STATUS.get(t["status"], t["status"]),
+            t["title"],
+            t["received_at"],
+            t["age_hours"],
+            "办结" if t["waiting_for"] == "resolve" else "受理",
+            t["due"],
+            "是" if t["overdue"] else "否",
+        ]
+        for t in body["tickets"]
+    ]
+    headers = ("工单号", "状态", "标题", "受理时间", "已过小时", "待办事项", "时限", "超期")
+    return Table("部门工单队列", headers, rows)
+
+
 TABLES: dict[str, Callable[[Doc], Table]] = {
+    "queue": _queue,
     "summary": _summary,
     "daily": _daily,
     "departments": _departments,

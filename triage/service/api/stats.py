@@ -166,6 +166,28 @@ async def routings(request: web.Request) -> web.Response:
     return await _respond(request, "routings", backlog_stats.routings(q, parts, _names(request)))
 
 
+QUEUE_LIMIT = 200
+
+
+@requires(*READERS)
+async def queue(request: web.Request) -> web.Response:
+    """A department's open tickets (at most 200 per status, oldest first) with their ages and
+    statutory deadlines; a department token sees its own."""
+    q = parse_query(request)
+    if q.department is None:
+        raise ApiError(422, "the queue is a department's: name one", field="department")
+    settings = request.app[SETTINGS]
+    limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
+    store = request.app[STORE]
+    docs = []
+    for status in ("routed", "reassigned", "accepted"):
+        docs += await store.list_tickets(
+            department=q.department, status=status, limit=QUEUE_LIMIT, after=None
+        )
+    body = backlog_stats.queue(q, docs, limits, datetime.now(UTC))
+    return await _respond(request, "queue", body)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats/summary", summary)
     app.router.add_get("/v1/stats/daily", daily)
@@ -173,3 +195,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats/accuracy", accuracy)
     app.router.add_get("/v1/stats/backlog", backlog)
     app.router.add_get("/v1/stats/routings", routings)
+    app.router.add_get("/v1/stats/queue", queue)

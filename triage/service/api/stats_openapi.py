@@ -122,6 +122,14 @@ OPENAPI_PATHS: dict[str, Any] = {
         "调休 included), counted from the hour the ticket reached the department.",
         "StatsBacklog",
     ),
+    "/v1/stats/queue": _operation(
+        "A department's queue",
+        "The department's open tickets (routed, reassigned, accepted; at most 200 of each), "
+        "by deadline: age since receipt, what they wait for, the statutory deadline in working "
+        "hours and whether it has passed. `department` is required (a department token: its "
+        "own).",
+        "StatsQueue",
+    ),
     "/v1/stats/routings": _operation(
         "Most frequent wrong routings",
         "Settled tickets whose first department (routed to) is not the one that kept them "
@@ -194,6 +202,44 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                         "overdue_resolve": _INT,
                         "accept_hours": _HOURS,
                         "resolve_hours": _HOURS,
+                    },
+                },
+            },
+        },
+    },
+    "StatsQueue": {
+        "type": "object",
+        "required": ["range", "department", "now", "overdue", "tickets"],
+        "properties": {
+            "range": _ref("StatsRange"),
+            "department": {"type": "string"},
+            "now": {"type": "string", "format": "date-time"},
+            "overdue": _INT,
+            "tickets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "ticket_id",
+                        "status",
+                        "title",
+                        "channel",
+                        "received_at",
+                        "age_hours",
+                        "waiting_for",
+                        "due",
+                        "overdue",
+                    ],
+                    "properties": {
+                        "ticket_id": {"type": "string"},
+                        "status": {"type": "string"},
+                        "title": {"type": "string"},
+                        "channel": _NULLABLE_STR,
+                        "received_at": {"type": "string", "format": "date-time"},
+                        "age_hours": {"type": "number"},
+                        "waiting_for": {"type": "string", "enum": ["accept", "resolve"]},
+                        "due": {"type": "string", "format": "date-time"},
+                        "overdue": {"type": "boolean"},
                     },
                 },
             },
