@@ -413,6 +413,13 @@ class CounterCache:
 
     async def _refresh(self) -> None:
         started = time.monotonic()
+        # The server's clock, which stamped updated_at: the next look starts from here.
+        hello = await self.collection.database.client.admin.command("hello")
+        server_now = hello.get("localTime")
+        if not isinstance(server_now, datetime):
+            server_now = datetime.now(UTC)
+        elif server_now.tzinfo is None:
+            server_now = server_now.replace(tzinfo=UTC)
         query: Doc = {} if self.since is None else {"updated_at": {"$gte": self.since - _OVERLAP}}
         rows = await self.collection.find(query, projection={"ops": 0}).to_list()
         generation = next((r.get("value") for r in rows if r["_id"] == GENERATION), None)
@@ -426,11 +433,7 @@ class CounterCache:
         for row in rows:
             if row["_id"] != GENERATION:
                 self.docs[str(row["_id"])] = row
-            at = row.get("updated_at")
-            if isinstance(at, datetime) and (self.since is None or at > self.since):
-                self.since = at
-        if self.since is None:
-            self.since = datetime.now(UTC)
+        self.since = server_now
         self.checked = started
 
 
