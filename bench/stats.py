@@ -48,8 +48,8 @@ from triage.adapters.store import (  # noqa: E402
     MemoryTicketStore,
     MongoTicketStore,
     TicketRecord,
+    counter_documents,
 )
-from triage.adapters.store.counters import counter_documents  # noqa: E402
 from triage.core import counters  # noqa: E402
 from triage.core.routing import Decision, Suggestion  # noqa: E402
 from triage.core.settings import Topics  # noqa: E402

@@ -3,9 +3,13 @@
 The only package that imports pymongo (in ``mongo``). ``MemoryTicketStore`` keeps the same
 contract in memory for unit tests. Writes are idempotent: replaying a batch changes nothing,
 since a ticket is keyed by ticket_id, a decision is pushed only when its decision_id is not
-there yet, and a dead letter is keyed by its source topic, partition and offset.
+there yet, and a dead letter is keyed by its source topic, partition and offset. Daily
+statistics counters (``counters``) are kept with every write, exactly once, and read by the
+statistics from a copy in memory (``counter_cache``).
 """
 
+from triage.adapters.store.counter_cache import CounterCache
+from triage.adapters.store.counters import COUNTERS, MongoCounters, RebuildResult, counter_documents
 from triage.adapters.store.memory import MemoryTicketStore
 from triage.adapters.store.mongo import MongoTicketStore
 from triage.adapters.store.records import (
@@ -21,14 +25,19 @@ from triage.adapters.store.records import (
 )
 
 __all__ = [
+    "COUNTERS",
     "TICKET_INDEXES",
+    "CounterCache",
     "DeadLetterRecord",
     "EventWrite",
     "MemoryTicketStore",
+    "MongoCounters",
     "MongoTicketStore",
+    "RebuildResult",
     "StoreCounts",
     "TicketRecord",
     "TicketStore",
+    "counter_documents",
     "first_department",
     "new_document",
     "ticket_update",

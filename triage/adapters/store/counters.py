@@ -23,7 +23,6 @@ between that update and its counters is not repaired (``triage stats rebuild`` i
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -36,13 +35,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from triage.adapters.store.counter_cache import CounterCache
 from triage.core import counters as c
 from triage.core.errors import StoreError, StoreUnavailableError
 
 __all__ = [
     "COUNTERS",
     "JOURNAL",
-    "CounterCache",
     "MongoCounters",
     "RebuildResult",
     "counter_documents",
@@ -83,11 +82,6 @@ STATE_FIELDS = {
     )
 }
 _CHUNK = 2_000
-# Statistics read the counters from a copy in memory, brought up to date at most this often
-# with the documents changed since the last look (by ``updated_at``, with an overlap for
-# writes that were in flight then).
-REFRESH_S = 1.0
-_OVERLAP = timedelta(seconds=2)
 GENERATION = "generation"
 
 
@@ -125,7 +119,7 @@ class MongoCounters:
         self.db = db
         self.counters: AsyncCollection[Doc] = db[COUNTERS]
         self.journal: AsyncCollection[Doc] = db[JOURNAL]
-        self.cache = CounterCache(self.counters)
+        self.cache = CounterCache(self.counters, generation=GENERATION)
 
     async def ensure_indexes(self) -> None:
         await self.counters.create_indexes(
@@ -389,52 +383,6 @@ class MongoCounters:
     async def stored(self) -> c.Increments:
         """The counters as stored, as increments (to compare with a tally)."""
         return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
-
-
-class CounterCache:
-    """The counter documents in memory: a statistics request reads no more from the database
-    than what changed in the last second, whatever the history and the range."""
-
-    def __init__(self, collection: AsyncCollection[Doc]) -> None:
-        self.collection = collection
-        self.docs: dict[str, Doc] = {}
-        self.since: datetime | None = None
-        self.generation: object = None
-        self.checked = float("-inf")
-        self._lock = asyncio.Lock()
-
-    async def read(self) -> list[Doc]:
-        """Every counter document (without ``ops``), at most REFRESH_S old."""
-        if time.monotonic() - self.checked >= REFRESH_S:
-            async with self._lock:
-                if time.monotonic() - self.checked >= REFRESH_S:
-                    await self._refresh()
-        return list(self.docs.values())
-
-    async def _refresh(self) -> None:
-        started = time.monotonic()
-        # The server's clock, which stamped updated_at: the next look starts from here.
-        hello = await self.collection.database.client.admin.command("hello")
-        server_now = hello.get("localTime")
-        if not isinstance(server_now, datetime):
-            server_now = datetime.now(UTC)
-        elif server_now.tzinfo is None:
-            server_now = server_now.replace(tzinfo=UTC)
-        query: Doc = {} if self.since is None else {"updated_at": {"$gte": self.since - _OVERLAP}}
-        rows = await self.collection.find(query, projection={"ops": 0}).to_list()
-        generation = next((r.get("value") for r in rows if r["_id"] == GENERATION), None)
-        if self.since is not None and generation is not None and generation != self.generation:
-            # Rebuilt: documents may have gone; start again from nothing.
-            self.docs, self.since, self.generation = {}, None, generation
-            await self._refresh()
-            return
-        if generation is not None:
-            self.generation = generation
-        for row in rows:
-            if row["_id"] != GENERATION:
-                self.docs[str(row["_id"])] = row
-        self.since = server_now
-        self.checked = started
 
 
 def _ticket_counts(
