@@ -3,7 +3,7 @@ and the in-memory store keeping counters equal to a recount."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from triage.adapters.store import EventWrite, MemoryTicketStore, TicketRecord
 from triage.core import counter_stats, counters
@@ -81,3 +81,26 @@ async def test_memory_store_counters_equal_a_recount_and_feed_the_figures() -> N
     deps = counter_stats.departments(StatsQuery(), parts, {})["departments"]
     zjj = next(d for d in deps if d["department"] == "fs-zjj")
     assert zjj["accepted"] == 1 and zjj["hours_to_accept"]["n"] == 1
+
+
+def test_the_cached_selection_matches_the_portable_evaluator() -> None:
+    """The one-pass selection of counter documents gives what the general evaluator gives."""
+    from triage.adapters.store.counter_cache import select
+    from triage.core.aggregation import run_pipeline
+
+    docs = [
+        {"_id": f"{k}|{day}|{d}", "kind": kind, "day": day, "department": d}
+        for k, kind in (("s", "state"), ("f", "flow"), ("d", "dead"))
+        for day in ("2026-11-19", "2026-11-20", "2026-11-21")
+        for d in ("a", "b", None)
+    ]
+    queries = [
+        StatsQuery(),
+        StatsQuery(date(2026, 11, 20), None, "a"),
+        StatsQuery(None, date(2026, 11, 20)),
+        StatsQuery(date(2026, 11, 20), date(2026, 11, 21)),
+    ]
+    for q in queries:
+        for pipeline in (counter_stats.department_pipeline(q), counter_stats.global_pipeline(q)):
+            assert select(docs, pipeline) == run_pipeline(docs, pipeline)
+    assert select(docs, [{"$match": {}}, {"$count": "n"}]) is None

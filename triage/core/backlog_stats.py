@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from triage.core.counter_stats import settled_rows
-from triage.core.counters import LOCAL_TZ, OPEN_STATUSES, sum_fields
+from triage.core.counters import LOCAL_TZ, OPEN_STATUSES
 from triage.core.deadlines import (
     Deadlines,
     add_working_hours,
@@ -75,7 +75,7 @@ def backlog(
         lambda: {"acc_open": Counter(), "res_open": Counter()}
     )
     for doc in parts["state"]:
-        status = sum_fields([doc], "status")
+        status = doc.get("status") or {}
         open_n = sum(status.get(s, 0) for s in OPEN_STATUSES)
         if not open_n:
             continue

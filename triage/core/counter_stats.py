@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from triage.core import stats
-from triage.core.counters import bucket_percentile, sum_fields, unkey
+from triage.core.counters import bucket_percentile, sum_fields, total, unkey
 from triage.core.stats import StatsQuery
 
 __all__ = [
@@ -46,13 +46,13 @@ def department_pipeline(q: StatsQuery, kinds: Sequence[str] = ("state", "flow"))
     match: Doc = {"kind": {"$in": list(kinds)}, **_days(q)}
     if q.department:
         match["department"] = q.department
-    return [{"$match": match}, {"$project": {"ops": 0}}]
+    return [{"$match": match}]
 
 
 def global_pipeline(q: StatsQuery) -> Pipeline:
     """Dead-letter and last-decision counters of the range (they belong to no department)."""
     match: Doc = {"kind": {"$in": ["dead", "models"]}, **_days(q)}
-    return [{"$match": match}, {"$project": {"ops": 0}}]
+    return [{"$match": match}]
 
 
 def split(docs: Iterable[Doc]) -> dict[str, list[Doc]]:
@@ -92,13 +92,13 @@ def summary(q: StatsQuery, parts: Mapping[str, list[Doc]], active_model: str | N
     """The supervisor's headline figures (the shape of ``stats.shape_summary``)."""
     state, flow = parts["state"], parts["flow"]
     status = sum_fields(state, "status")
-    total = sum(status.values())
+    tickets = sum(status.values())
     auto = sum_fields(state, "auto").get("true", 0)
     by_status = {s: status.get(s, 0) for s in stats.STATUSES}
     backlog = {s: by_status[s] for s in stats.BACKLOG_STATUSES}
     holding: Counter[str | None] = Counter()
     for doc in state:
-        holding[doc.get("department")] += sum(sum_fields([doc], "status").values())
+        holding[doc.get("department")] += total(doc)
     events = {t: _total(flow, _EVENTS.get(t, "reassigned_to")) for t in stats.EVENT_TYPES}
     accepts, returns = events["accept"], events["return"]
     dead = sum_fields(parts["dead"], "reason")
@@ -116,9 +116,9 @@ def summary(q: StatsQuery, parts: Mapping[str, list[Doc]], active_model: str | N
     ]
     return {
         "range": q.to_json(),
-        "tickets": total,
+        "tickets": tickets,
         "auto_routed": auto,
-        "auto_route_rate": _rate(auto, total),
+        "auto_route_rate": _rate(auto, tickets),
         "backlog": {**backlog, "total": sum(backlog.values())},
         "by_status": by_status,
         "by_channel": _rows(sum_fields(state, "channel")),
@@ -138,8 +138,8 @@ def daily(q: StatsQuery, parts: Mapping[str, list[Doc]]) -> Doc:
     """One row per local day (the shape of ``stats.shape_daily``)."""
     rows: list[Doc] = []
     for doc in parts["state"]:
-        tickets = sum(sum_fields([doc], "status").values())
-        auto = sum_fields([doc], "auto").get("true", 0)
+        tickets = total(doc)
+        auto = (doc.get("auto") or {}).get("true", 0)
         rows.append({"_id": {"day": doc["day"], "auto": True}, "n": auto})
         rows.append({"_id": {"day": doc["day"], "auto": False}, "n": tickets - auto})
     dead = [
@@ -151,16 +151,17 @@ def daily(q: StatsQuery, parts: Mapping[str, list[Doc]]) -> Doc:
 
 
 def _hours(histograms: Iterable[Mapping[str, int]]) -> Doc:
-    counts: Counter[int] = Counter()
+    raw: dict[str, int] = {}
     for histogram in histograms:
         for index, n in histogram.items():
-            counts[int(index)] += int(n)
+            raw[index] = raw.get(index, 0) + n
+    counts = {int(index): n for index, n in raw.items()}
 
     def r(x: float | None) -> float | None:
         return None if x is None else round(x, 3)
 
     return {
-        "n": counts.total(),
+        "n": sum(counts.values()),
         "median": r(bucket_percentile(counts, 0.5)),
         "p90": r(bucket_percentile(counts, 0.9)),
     }
@@ -171,7 +172,7 @@ def departments(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[st
     tickets = [
         {"_id": {"department": doc.get("department")}, "n": n}
         for doc in parts["state"]
-        if (n := sum(sum_fields([doc], "status").values()))
+        if (n := total(doc))
     ]
     events: list[Doc] = []
     reasons: list[Doc] = []
@@ -183,8 +184,8 @@ def departments(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[st
             n = int(doc.get(_EVENTS.get(kind, "reassigned_to")) or 0)
             if n:
                 events.append({"_id": {"type": kind, "department": department}, "n": n})
-        for reason, n in sum_fields([doc], "reason").items():
-            reasons.append({"_id": {"department": department, "reason": reason}, "n": n})
+        for reason, n in (doc.get("reason") or {}).items():
+            reasons.append({"_id": {"department": department, "reason": unkey(reason)}, "n": n})
         if department:
             accept_h[department].append(doc.get("accept_h") or {})
             resolve_h[department].append(doc.get("resolve_h") or {})

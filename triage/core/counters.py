@@ -25,9 +25,9 @@ missing value is ``-``.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "state_increments",
     "sum_fields",
     "ticket_delta",
+    "total",
     "unkey",
 ]
 
@@ -89,6 +90,7 @@ def key(value: object) -> str:
     return escaped.replace("~", "%7E") or "%20"
 
 
+@lru_cache(maxsize=65536)
 def unkey(name: str) -> str | None:
     """The value a field name stands for (the inverse of ``key``)."""
     if name == NONE:
@@ -350,14 +352,23 @@ def counts_of(docs: Iterable[Mapping[str, Any]]) -> Increments:
     return out
 
 
-def sum_fields(docs: Sequence[Mapping[str, Any]], name: str) -> dict[str | None, int]:
+def sum_fields(docs: Iterable[Mapping[str, Any]], name: str) -> dict[str | None, int]:
     """One nested count (``status``, ``channel``...) summed over documents, keys unescaped."""
-    out: dict[str | None, int] = defaultdict(int)
+    raw: dict[str, int] = {}
+    get = raw.get
     for doc in docs:
         for sub, n in (doc.get(name) or {}).items():
-            if isinstance(n, int):
-                out[unkey(sub)] += n
-    return dict(out)
+            raw[sub] = get(sub, 0) + n
+    out: dict[str | None, int] = {}
+    for sub, n in raw.items():
+        value = unkey(sub)
+        out[value] = out.get(value, 0) + n
+    return out
+
+
+def total(doc: Mapping[str, Any], name: str = "status") -> int:
+    """The sum of one nested count of one document (its tickets, for ``status``)."""
+    return sum((doc.get(name) or {}).values())
 
 
 def apply_to(

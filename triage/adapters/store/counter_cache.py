@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-__all__ = ["REFRESH_S", "CounterCache"]
+__all__ = ["REFRESH_S", "CounterCache", "select"]
 
 Doc = dict[str, Any]
 REFRESH_S = 1.0
@@ -68,3 +68,28 @@ class CounterCache:
                 self.docs[str(row["_id"])] = row
         self.since = server_now
         self.checked = started
+
+
+def select(docs: list[Doc], pipeline: list[Doc]) -> list[Doc] | None:
+    """The documents a statistics pipeline (one ``$match`` on kind, day range and department)
+    selects, in one pass; None for any other pipeline (run it with the general evaluator)."""
+    if len(pipeline) != 1 or set(pipeline[0]) != {"$match"}:
+        return None
+    spec = pipeline[0]["$match"]
+    if not set(spec) <= {"kind", "day", "department"} or set(spec.get("kind", {})) != {"$in"}:
+        return None
+    days = spec.get("day", {})
+    if not isinstance(days, dict) or not set(days) <= {"$gte", "$lte"}:
+        return None
+    kinds = frozenset(spec["kind"]["$in"])
+    low, high = days.get("$gte"), days.get("$lte")
+    department = spec.get("department")
+    narrow = "department" in spec
+    return [
+        d
+        for d in docs
+        if d.get("kind") in kinds
+        and (low is None or d["day"] >= low)
+        and (high is None or d["day"] <= high)
+        and (not narrow or d.get("department") == department)
+    ]

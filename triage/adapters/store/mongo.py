@@ -10,6 +10,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from triage.adapters.store.counter_cache import select
 from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
 from triage.adapters.store.records import (
     LOCAL_TZ,
@@ -157,7 +158,9 @@ class MongoTicketStore:
         The counters are read from their copy in memory (see CounterCache)."""
         try:
             if collection == COUNTERS:
-                return run_pipeline(await self.counters.cache.read(), pipeline)
+                docs = await self.counters.cache.read()
+                selected = select(docs, pipeline)
+                return run_pipeline(docs, pipeline) if selected is None else selected
             cursor = await self._db[collection].aggregate(pipeline)
             rows: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
