@@ -150,11 +150,7 @@ def daily(q: StatsQuery, parts: Mapping[str, list[Doc]]) -> Doc:
     return stats.shape_daily(q, tickets=[r for r in rows if r["n"]], deadletters=dead)
 
 
-def _hours(histograms: Iterable[Mapping[str, int]]) -> Doc:
-    raw: dict[str, int] = {}
-    for histogram in histograms:
-        for index, n in histogram.items():
-            raw[index] = raw.get(index, 0) + n
+def _hours(raw: Mapping[str, int]) -> Doc:
     counts = {int(index): n for index, n in raw.items()}
 
     def r(x: float | None) -> float | None:
@@ -167,50 +163,69 @@ def _hours(histograms: Iterable[Mapping[str, int]]) -> Doc:
     }
 
 
+def _add_all(into: dict[str, int], counts: Mapping[str, int] | None) -> None:
+    for key, n in (counts or {}).items():
+        into[key] = into.get(key, 0) + n
+
+
 def departments(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[str, str]) -> Doc:
-    """Per department (the shape of ``stats.shape_departments``)."""
-    tickets = [
-        {"_id": {"department": doc.get("department")}, "n": n}
-        for doc in parts["state"]
-        if (n := total(doc))
-    ]
-    events: list[Doc] = []
-    reasons: list[Doc] = []
-    accept_h: dict[str, list[Mapping[str, int]]] = defaultdict(list)
-    resolve_h: dict[str, list[Mapping[str, int]]] = defaultdict(list)
+    """Per department (the shape of ``stats.shape_departments``); days are summed per
+    department first, then shaped."""
+    holding: dict[str | None, int] = {}
+    for doc in parts["state"]:
+        department = doc.get("department")
+        holding[department] = holding.get(department, 0) + total(doc)
+    events: dict[tuple[str, str | None], int] = {}
+    reasons: dict[str | None, dict[str, int]] = defaultdict(dict)
+    accept_h: dict[str | None, dict[str, int]] = defaultdict(dict)
+    resolve_h: dict[str | None, dict[str, int]] = defaultdict(dict)
     for doc in parts["flow"]:
         department = doc.get("department")
         for kind in stats.EVENT_TYPES:
-            n = int(doc.get(_EVENTS.get(kind, "reassigned_to")) or 0)
+            n = doc.get(_EVENTS.get(kind, "reassigned_to")) or 0
             if n:
-                events.append({"_id": {"type": kind, "department": department}, "n": n})
-        for reason, n in (doc.get("reason") or {}).items():
-            reasons.append({"_id": {"department": department, "reason": unkey(reason)}, "n": n})
-        if department:
-            accept_h[department].append(doc.get("accept_h") or {})
-            resolve_h[department].append(doc.get("resolve_h") or {})
+                events[(kind, department)] = events.get((kind, department), 0) + n
+        _add_all(reasons[department], doc.get("reason"))
+        _add_all(accept_h[department], doc.get("accept_h"))
+        _add_all(resolve_h[department], doc.get("resolve_h"))
     shaped = stats.shape_departments(
-        q, tickets=tickets, events=events, reasons=reasons, hours={}, names=names
+        q,
+        tickets=[{"_id": {"department": d}, "n": n} for d, n in holding.items() if n],
+        events=[{"_id": {"type": t, "department": d}, "n": n} for (t, d), n in events.items()],
+        reasons=[
+            {"_id": {"department": d, "reason": unkey(reason)}, "n": n}
+            for d, counts in reasons.items()
+            for reason, n in counts.items()
+        ],
+        hours={},
+        names=names,
     )
     for row in shaped["departments"]:
-        row["hours_to_accept"] = _hours(accept_h.get(row["department"], []))
-        row["hours_to_resolve"] = _hours(resolve_h.get(row["department"], []))
+        row["hours_to_accept"] = _hours(accept_h.get(row["department"], {}))
+        row["hours_to_resolve"] = _hours(resolve_h.get(row["department"], {}))
     return shaped
 
 
 def settled_rows(state: Iterable[Doc]) -> list[Doc]:
-    """Settled tickets as ``{_id: {first, final, auto, model}, n}`` rows."""
-    rows: list[Doc] = []
+    """Settled tickets as ``{_id: {first, final, auto, model}, n}`` rows, one per distinct
+    key (summed over days first: a range holds thousands of documents, few distinct keys)."""
+    raw: dict[tuple[str | None, str], int] = {}
     for doc in state:
-        for name, n in (doc.get("settled") or {}).items():
-            first, auto, model = name.split("~")
-            key = {
-                "first": unkey(first),
-                "final": doc.get("department"),
-                "auto": auto == "true",
-                "model": unkey(model),
-            }
-            rows.append({"_id": key, "n": n})
+        settled = doc.get("settled")
+        if settled:
+            department = doc.get("department")
+            for name, n in settled.items():
+                raw[(department, name)] = raw.get((department, name), 0) + n
+    rows: list[Doc] = []
+    for (department, name), n in raw.items():
+        first, auto, model = name.split("~")
+        ids = {
+            "first": unkey(first),
+            "final": department,
+            "auto": auto == "true",
+            "model": unkey(model),
+        }
+        rows.append({"_id": ids, "n": n})
     return rows
 
 
