@@ -100,14 +100,15 @@ def counter_documents(
     """Counter documents as stored, from increments and last-decision times."""
     docs: dict[str, Doc] = {}
     now = datetime.now(UTC)
-    for doc_id, fields in [*counts.items(), *lasts.items()]:
+    stored = c.to_stored({**counts, **lasts})
+    for doc_id, fields in stored.items():
         doc = docs.setdefault(doc_id, {"_id": doc_id, **c.counter_meta(doc_id), "updated_at": now})
         for path, value in fields.items():
-            head, _, sub = path.partition(".")
-            if sub:
-                doc.setdefault(head, {})[sub] = value
-            else:
-                doc[head] = value
+            *heads, last = path.split(".")
+            slot = doc
+            for head in heads:
+                slot = slot.setdefault(head, {})
+            slot[last] = value
     return list(docs.values())
 
 
@@ -145,7 +146,7 @@ class MongoCounters:
     ) -> None:
         """Add ``counts`` under operation ``op``: documents that saw ``op`` stay as they are."""
         requests: list[UpdateOne] = []
-        for doc_id, fields in counts.items():
+        for doc_id, fields in c.to_stored(counts).items():
             requests.append(
                 UpdateOne(
                     {"_id": doc_id, "ops": {"$ne": op}},
@@ -158,7 +159,7 @@ class MongoCounters:
                     upsert=True,
                 )
             )
-        for doc_id, times in (lasts or {}).items():
+        for doc_id, times in c.to_stored(lasts or {}).items():
             requests.append(
                 UpdateOne(
                     {"_id": doc_id},
@@ -382,7 +383,8 @@ class MongoCounters:
 
     async def stored(self) -> c.Increments:
         """The counters as stored, as increments (to compare with a tally)."""
-        return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
+        rows = await self.counters.find({}, projection={"ops": 0}).to_list()
+        return c.counts_of(doc for row in rows for doc in c.explode(row))
 
 
 def _ticket_counts(
