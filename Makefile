@@ -49,6 +49,7 @@ bench: install
 	$(PY) bench/classify.py --json bench/out/classify.json
 	$(PY) bench/pipeline.py --json bench/out/pipeline.json
 	$(PY) bench/api.py --json bench/out/api.json
+	$(PY) bench/stats.py --n 200000 --days 67 --json bench/out/stats.json
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install
