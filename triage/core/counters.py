@@ -46,7 +46,6 @@ __all__ = [
     "counts_of",
     "deadletter_increments",
     "event_increments",
-    "explode",
     "flow_id",
     "flow_increments",
     "insert_time_doc",
@@ -57,10 +56,8 @@ __all__ = [
     "merge",
     "move_increments",
     "state_increments",
-    "stored_id",
     "sum_fields",
     "ticket_delta",
-    "to_stored",
     "total",
     "unkey",
 ]
@@ -71,7 +68,6 @@ Increments = dict[str, dict[str, int]]
 
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 NONE = "-"
-_KINDS = {"s": "state", "f": "flow", "d": "dead", "m": "models"}
 _META = frozenset({"_id", "kind", "day", "department", "ops", "updated_at", "value"})
 FINAL_STATUSES = ("accepted", "resolved")
 WAITING_ACCEPT = ("routed", "reassigned")
@@ -124,8 +120,9 @@ def flow_id(day: str, department: str | None) -> str:
 def counter_meta(doc_id: str) -> Doc:
     """The fields a counter document carries besides its counts (set when it is created)."""
     kind, day, *rest = doc_id.split("|")
+    names = {"s": "state", "f": "flow", "d": "dead", "m": "models"}
     department = unkey(rest[0]) if rest else None
-    return {"kind": _KINDS[kind], "day": day, "department": department}
+    return {"kind": names[kind], "day": day, "department": department}
 
 
 def add(into: Increments, doc_id: str, field: str, n: int = 1) -> None:
@@ -391,42 +388,3 @@ def apply_to(
                 slot[name] = value if current is None or value > current else current
             else:
                 slot[name] = slot.get(name, 0) + value
-
-
-# --- stored layout --------------------------------------------------------------------------
-# The write path touches one document per day and kind instead of one per department: a batch
-# then costs two or three guarded upserts, not fifty. Departments are nested under ``d``
-# (``d.<department>.status.routed``); readers explode a stored day back into the per-department
-# documents above, which is the shape every figure is computed from.
-
-
-def stored_id(doc_id: str) -> tuple[str, str]:
-    """The stored document and the field prefix of a per-department counter document."""
-    kind, day, *rest = doc_id.split("|")
-    if rest and kind in ("s", "f"):
-        return f"{kind}|{day}", f"d.{rest[0]}."
-    return doc_id, ""
-
-
-def to_stored(counts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Increments (or values) by per-department document, as updates of stored documents."""
-    out: dict[str, dict[str, Any]] = {}
-    for doc_id, fields in counts.items():
-        target, prefix = stored_id(doc_id)
-        mine = out.setdefault(target, {})
-        for field, value in fields.items():
-            mine[prefix + field] = value
-    return out
-
-
-def explode(stored: Mapping[str, Any]) -> list[Doc]:
-    """A stored counter document as the per-department documents the figures read."""
-    doc_id = str(stored["_id"])
-    nested = stored.get("d")
-    if not isinstance(nested, Mapping):
-        return [dict(stored)]
-    meta = {k: v for k, v in stored.items() if k in ("kind", "day", "updated_at")}
-    return [
-        {"_id": f"{doc_id}|{name}", **meta, "department": unkey(name), **fields}
-        for name, fields in nested.items()
-    ]

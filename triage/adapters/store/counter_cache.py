@@ -16,8 +16,6 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from triage.core.counters import explode
-
 __all__ = ["REFRESH_S", "CounterCache", "select"]
 
 Doc = dict[str, Any]
@@ -67,9 +65,7 @@ class CounterCache:
             self.generation = generation
         for row in rows:
             if row["_id"] != self.generation_id:
-                # A stored day holds every department; the figures read one per department.
-                for doc in explode(row):
-                    self.docs[str(doc["_id"])] = doc
+                self.docs[str(row["_id"])] = row
         self.since = server_now
         self.checked = started
 

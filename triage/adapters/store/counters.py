@@ -100,15 +100,14 @@ def counter_documents(
     """Counter documents as stored, from increments and last-decision times."""
     docs: dict[str, Doc] = {}
     now = datetime.now(UTC)
-    stored = c.to_stored({**counts, **lasts})
-    for doc_id, fields in stored.items():
+    for doc_id, fields in [*counts.items(), *lasts.items()]:
         doc = docs.setdefault(doc_id, {"_id": doc_id, **c.counter_meta(doc_id), "updated_at": now})
         for path, value in fields.items():
-            *heads, last = path.split(".")
-            slot = doc
-            for head in heads:
-                slot = slot.setdefault(head, {})
-            slot[last] = value
+            head, _, sub = path.partition(".")
+            if sub:
+                doc.setdefault(head, {})[sub] = value
+            else:
+                doc[head] = value
     return list(docs.values())
 
 
@@ -146,7 +145,7 @@ class MongoCounters:
     ) -> None:
         """Add ``counts`` under operation ``op``: documents that saw ``op`` stay as they are."""
         requests: list[UpdateOne] = []
-        for doc_id, fields in c.to_stored(counts).items():
+        for doc_id, fields in counts.items():
             requests.append(
                 UpdateOne(
                     {"_id": doc_id, "ops": {"$ne": op}},
@@ -159,7 +158,7 @@ class MongoCounters:
                     upsert=True,
                 )
             )
-        for doc_id, times in c.to_stored(lasts or {}).items():
+        for doc_id, times in (lasts or {}).items():
             requests.append(
                 UpdateOne(
                     {"_id": doc_id},
@@ -383,8 +382,7 @@ class MongoCounters:
 
     async def stored(self) -> c.Increments:
         """The counters as stored, as increments (to compare with a tally)."""
-        rows = await self.counters.find({}, projection={"ops": 0}).to_list()
-        return c.counts_of(doc for row in rows for doc in c.explode(row))
+        return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
 
 
 def _ticket_counts(
