@@ -52,7 +52,7 @@ COUNTERS = "daily_counters"
 JOURNAL = "counter_journal"
 # Operations remembered per counter document: enough for a replay after a restart to find its
 # own; a document sees one operation per batch or event that touches its day and department.
-OPS_KEPT = 200
+OPS_KEPT = 50
 STALE_S = 120
 _DUPLICATE_KEY = 11000
 # The fields of a ticket that its counters depend on (never its text).
