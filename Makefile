@@ -12,9 +12,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Python packages, then the Apache Kafka broker jars from Maven Central (cached in var/kafka).
-install: $(VENV)/.installed
+# Python packages, the dashboard's ECharts from npm, then the Apache Kafka broker jars from
+# Maven Central (cached in var/kafka).
+install: $(VENV)/.installed triage/static/echarts.min.js /usr/bin/chromium
 	$(PY) -c "from pathlib import Path; from triage.adapters.stack import ensure_kafka_jars; ensure_kafka_jars(Path('.'))"
+
+# The browser tests drive Debian's Chromium, with CJK fonts for the Chinese pages.
+/usr/bin/chromium:
+	apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
+	|| (apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk)
+
+# Served by the service itself (no CDN); not committed.
+triage/static/echarts.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	cp node_modules/echarts/dist/echarts.min.js $@
 
 run: install
 	$(PY) scripts/run_demo.py
@@ -42,6 +53,7 @@ bench: install
 	$(PY) bench/api.py --json bench/out/api.json
 	$(PY) bench/hotspots.py --json bench/out/hotspots.json
 	$(PY) bench/retrain.py --json bench/out/retrain.json
+	$(PY) bench/stats.py --n 200000 --days 67 --json bench/out/stats.json
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install

@@ -188,8 +188,7 @@ def run_service(env: dict[str, str], n: int, log: Path) -> dict[str, float]:
     return {"tickets_per_s": round(n / (end - start)), "seconds": round(end - start, 2)}
 
 
-async def bench_pipeline(copies: int) -> dict[str, Any]:
-    import tempfile
+async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:
 
     from pymongo import AsyncMongoClient
 
@@ -200,9 +199,8 @@ async def bench_pipeline(copies: int) -> dict[str, Any]:
     from triage.core.settings import Topics
 
     lines = pipeline_lines(copies)
-    work = Path(tempfile.mkdtemp(prefix="bench-hotspots-"))
     kport = stack.free_port()
-    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})))
+    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})), root=ROOT)
     try:
         mongo = stack.start_mongo(work / "mongo", stack.free_port(frozenset({kport})))
         try:
@@ -254,7 +252,10 @@ def main() -> int:
     args = parser.parse_args()
     result: dict[str, Any] = {}
     if not args.no_pipeline:  # first, on both cores, before this process pins itself to one
-        result["pipeline"] = asyncio.run(bench_pipeline(args.copies))
+        from triage.adapters import stack
+
+        with stack.owned_run(ROOT, "bench-hotspots") as work:
+            result["pipeline"] = asyncio.run(bench_pipeline(args.copies, work))
     pin_one_core()
     result["detection"] = bench_detection(args.window, args.measure)
     d = result["detection"]

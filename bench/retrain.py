@@ -27,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# After the environment's own packages: `triage` is whichever the environment installed;
+# the checkout supplies only the test helpers that generate tickets.
+sys.path.append(str(ROOT))
 
 from pymongo.errors import BulkWriteError  # noqa: E402
 
@@ -303,10 +304,10 @@ async def load_settled(uri: str, db: str, n: int, registry: Registry) -> None:
         await store.close()
 
 
-def main(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="bench-retrain-"))
+def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Start the servers in ``work`` (the caller's owned run stops them on every exit)."""
     kport = stack.free_port()
-    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})))
+    kafka = stack.start_kafka(work / "kafka", kport, stack.free_port(frozenset({kport})), root=ROOT)
     mongo = stack.start_mongo(work / "mongo", stack.free_port(frozenset({kport})))
     bootstrap, uri = kafka.address, f"mongodb://{mongo.address}"
     env = {
@@ -349,7 +350,8 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = main(args)
+    with stack.owned_run(ROOT, "bench-retrain") as work:
+        result = main(args, work)
     for key, value in result.items():
         print(f"{key:<22} {value}")
     print(f"{'retrain goal (< 60 s)':<22} {'met' if result['retrain_s'] < 60 else 'NOT met'}")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -28,15 +31,16 @@ from triage.service.metrics import METRICS, install
 
 pytestmark = pytest.mark.integration
 
-SUPERVISOR, TRAINER, AGENT = "s" * 20, "t" * 20, "a" * 20
+SUPERVISOR, TRAINER, AGENT, DEPT = "s" * 20, "t" * 20, "a" * 20, "d" * 20
+HOUSING, ENV = "city-housing", "city-environment"
 TOKENS = TokenSet(
     {
         SUPERVISOR: Principal("supervisor"),
         TRAINER: Principal("trainer"),
         AGENT: Principal("agent"),
+        DEPT: Principal("department", HOUSING),
     }
 )
-HOUSING, ENV = "city-housing", "city-environment"
 DAY1 = datetime(2026, 11, 20, 9, 0, tzinfo=LOCAL_TZ)
 DAY2 = datetime(2026, 11, 21, 9, 0, tzinfo=LOCAL_TZ)
 WRONG_DEPT = "不属于本部门职责"
@@ -197,12 +201,14 @@ async def test_stats_endpoints_report_exact_figures(client: Client) -> None:
     assert housing["department"] == HOUSING and housing["name"]
     assert (housing["tickets"], housing["accepted"], housing["returned"]) == (2, 2, 1)
     assert (housing["resolved"], housing["return_rate"]) == (1, 0.3333)
-    assert housing["hours_to_accept"] == {"n": 2, "median": 3.0, "p90": 3.8}
-    assert housing["hours_to_resolve"] == {"n": 1, "median": 10.0, "p90": 10.0}
+    # Percentiles of hour buckets, interpolated inside the bucket: 2 h is in (1, 2], 4 h in
+    # (3, 4], 10 h in (8, 12], 30 h in (24, 36].
+    assert housing["hours_to_accept"] == {"n": 2, "median": 2.0, "p90": 3.8}
+    assert housing["hours_to_resolve"] == {"n": 1, "median": 10.0, "p90": 11.6}
     assert housing["top_return_reasons"] == [{"reason": WRONG_DEPT, "count": 1}]
     assert (env["department"], env["tickets"], env["accepted"], env["returned"]) == (ENV, 1, 1, 1)
     assert (env["reassigned_to"], env["return_rate"]) == (1, 0.5)
-    assert env["hours_to_accept"] == {"n": 1, "median": 30.0, "p90": 30.0}
+    assert env["hours_to_accept"] == {"n": 1, "median": 30.0, "p90": 34.8}
 
     a = await _get(client, "/v1/stats/accuracy", token=TRAINER)
     assert (a["tickets"], a["correct"], a["accuracy"]) == (3, 2, 0.6667)
@@ -228,6 +234,46 @@ async def test_filters_restrict_by_day_and_department(client: Client) -> None:
     }
     deps = await _get(client, f"/v1/stats/departments?department={HOUSING}")
     assert [d["department"] for d in deps["departments"]] == [HOUSING]
+
+
+async def test_backlog_ages_overdue_and_wrong_routings(client: Client) -> None:
+    """Open tickets by age and department, overdue against working-hour deadlines, and the
+    wrong first routings with their counts."""
+    b = await _get(client, "/v1/stats/backlog")
+    assert b["open"] == 4 and b["calendar"].startswith("chinesecalendar")
+    assert {a["key"]: a["count"] for a in b["ages"]}["7-30d"] == 4
+    rows = {d["department"]: d for d in b["departments"]}
+    # Still with the hotline: t3 in review, t4 returned.
+    assert rows[None]["open"] == 2 and rows[None]["by_status"]["review"] == 1
+    # Accepted on 20 and 21 November (a Saturday: the clock starts on Monday) and, with 35
+    # working hours to resolve, late by now.
+    assert (rows[HOUSING]["waiting_resolve"], rows[HOUSING]["overdue_resolve"]) == (1, 1)
+    assert (rows[ENV]["waiting_resolve"], rows[ENV]["overdue_resolve"]) == (1, 1)
+    assert b["overdue_accept"] == 0 and b["overdue_resolve"] == 2
+
+    r = await _get(client, "/v1/stats/routings", token=TRAINER)
+    assert (r["settled"], r["wrong"]) == (3, 1)
+    assert [(x["routed_to"], x["settled_at"], x["count"]) for x in r["routings"]] == [
+        (HOUSING, ENV, 1)
+    ]
+
+
+async def test_a_department_token_reads_only_its_own_figures(client: Client) -> None:
+    """A department's token gets its own figures, and 403 for another department's."""
+    s = await _get(client, "/v1/stats/summary", token=DEPT)
+    assert s["range"]["department"] == HOUSING and s["tickets"] == 2
+    deps = await _get(client, "/v1/stats/departments", token=DEPT)
+    assert [d["department"] for d in deps["departments"]] == [HOUSING]
+    body = await _get(client, f"/v1/stats/summary?department={ENV}", token=DEPT, status=403)
+    assert body["error"]["code"] == "forbidden"
+    queue = await _get(client, "/v1/stats/queue", token=DEPT)
+    assert [(t["ticket_id"], t["waiting_for"], t["overdue"]) for t in queue["tickets"]] == [
+        ("t2", "resolve", True)
+    ]
+    # Received Friday 20 November 09:00; 35 working hours (5 days of 7) end on Thursday.
+    assert queue["tickets"][0]["due"] == "2026-11-26T18:00:00+08:00"
+    body = await _get(client, "/v1/stats/queue", status=422)
+    assert body["error"]["field"] == "department"
 
 
 @pytest.mark.parametrize(
@@ -293,3 +339,36 @@ async def test_metrics_after_tickets_flow(
             assert name in text, name
     finally:
         await client.close()
+
+
+async def test_every_table_exports_as_csv_and_xlsx_with_chinese_headers(client: Client) -> None:
+    """?format=csv is UTF-8 with a BOM and Chinese headers; ?format=xlsx opens in openpyxl."""
+    for name in ("summary", "daily", "departments", "accuracy", "backlog", "routings", "queue"):
+        query = f"format=csv&department={HOUSING}" if name == "queue" else "format=csv"
+        response = await client.get(
+            f"/v1/stats/{name}?{query}", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+        )
+        assert response.status == 200 and response.content_type == "text/csv"
+        assert "attachment" in response.headers["Content-Disposition"]
+        text = (await response.read()).decode("utf-8")
+        assert text.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        assert all("\u4e00" <= ch <= "\u9fff" for ch in rows[0][0][:1]), rows[0]
+        response = await client.get(
+            f"/v1/stats/{name}?{query.replace('csv', 'xlsx')}",
+            headers={"Authorization": f"Bearer {SUPERVISOR}"},
+        )
+        assert response.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+        sheet = book.active
+        assert sheet is not None
+        assert [c.value for c in sheet[1]] == rows[0]
+        assert sheet.max_row == len(rows)
+    deps = await client.get(
+        "/v1/stats/departments?format=csv", headers={"Authorization": f"Bearer {SUPERVISOR}"}
+    )
+    table = list(csv.reader(io.StringIO((await deps.read()).decode("utf-8-sig"))))
+    assert table[0][:4] == ["部门代码", "部门", "工单数", "受理"]
+    assert table[1][:3] == [HOUSING, table[1][1], "2"] and table[1][1]
+    body = await _get(client, "/v1/stats/daily?format=pdf", status=422)
+    assert body["error"]["field"] == "format"

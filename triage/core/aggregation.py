@@ -118,6 +118,10 @@ def _accumulate(slot: Doc, name: str, op: str, value: Any) -> None:
 
 
 def _project(doc: Doc, spec: Mapping[str, Any]) -> Doc:
+    rules = [rule for key, rule in spec.items() if key != "_id"]
+    if rules and all(rule in (0, False) for rule in rules):
+        # Exclusion: top-level fields only, as the counters use it.
+        return {k: v for k, v in doc.items() if spec.get(k, 1) not in (0, False)}
     out: Doc = {}
     if spec.get("_id", 1) and "_id" in doc:
         out["_id"] = doc["_id"]

@@ -78,6 +78,12 @@ class Settings:
     model_poll_ms: int = 5_000
     # Hot-spot detection over this many days of tickets; 0 turns it off.
     hotspot_window_days: int = 90
+    # Daily statistics counters kept at write time (off only to measure what they cost).
+    stats_counters: bool = True
+    # Statutory deadlines in working hours (office hours of working days), from the moment a
+    # ticket reaches a department: one working day to accept, five to resolve.
+    accept_hours: int = 7
+    resolve_hours: int = 35
 
     @property
     def events_group_id(self) -> str:
@@ -113,6 +119,14 @@ class Settings:
                 raise SettingsError(name, raw, f"must be in {low}..{high}")
             return value
 
+        def switch(name: str, default: bool) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if not raw:
+                return default
+            if raw not in ("on", "off", "1", "0", "true", "false"):
+                raise SettingsError(name, raw, "must be on or off")
+            return raw in ("on", "1", "true")
+
         settings = cls(
             kafka_bootstrap=text("KAFKA_BOOTSTRAP_SERVERS", d.kafka_bootstrap),
             mongodb_uri=text("MONGODB_URI", d.mongodb_uri),
@@ -139,6 +153,9 @@ class Settings:
             hotspot_window_days=integer(
                 "TRIAGE_HOTSPOT_WINDOW_DAYS", d.hotspot_window_days, 0, 3_650
             ),
+            stats_counters=switch("TRIAGE_STATS_COUNTERS", d.stats_counters),
+            accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
+            resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
         )
         settings.validate()
         return settings

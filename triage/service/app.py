@@ -101,7 +101,9 @@ def create_app(
             app[ANALYZER] = await asyncio.to_thread(factory)
         app[MODEL] = ModelSlot(app[ANALYZER])
         log.info("model loaded", model_version=app[ANALYZER].classifier.version)
-        store = MongoTicketStore(settings.mongodb_uri, settings.db)
+        store = MongoTicketStore(
+            settings.mongodb_uri, settings.db, counters=settings.stats_counters
+        )
         app[STORE] = store
         hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
         app[HOTSPOT_STORE] = hotspot_store

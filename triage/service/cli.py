@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "triage.service.models_cli",
         "compare a candidate model with the active one; promote it through the gate",
     ),
+    "stats": ("triage.service.stats_cli", "recompute the daily statistics counters"),
 }
 
 

@@ -18,6 +18,8 @@ ASSETS = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
     "hotspots.js": "text/javascript",
+    # Apache ECharts, copied from npm by `make install` (not committed).
+    "echarts.min.js": "text/javascript",
 }
 # The page runs only our own script and talks only to our own origin.
 CSP = (
@@ -27,7 +29,10 @@ CSP = (
 
 
 def _asset(name: str) -> web.Response:
-    body = resources.files("triage").joinpath("static", name).read_bytes()
+    try:
+        body = resources.files("triage").joinpath("static", name).read_bytes()
+    except FileNotFoundError:
+        raise web.HTTPNotFound(text=f"{name} is not installed: run make install") from None
     return web.Response(
         body=body,
         content_type=ASSETS[name],
@@ -47,6 +52,12 @@ async def static(request: web.Request) -> web.Response:
     return _asset(name)
 
 
+async def favicon(request: web.Request) -> web.Response:
+    # Browsers ask for it whatever the page says; no icon, and no 404 in their console.
+    return web.Response(status=204, headers={"Cache-Control": "max-age=86400"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get("/static/{name}", static)

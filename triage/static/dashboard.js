@@ -1,12 +1,16 @@
-// Supervisor dashboard: figures from /v1/stats/*, an agent panel on /v1/suggest.
+// 看板: figures from /v1/stats/*, charts drawn with Apache ECharts (served by this server),
+// sortable tables with CSV/XLSX export, a department's own view, and the agent panel.
 // Text from the server is always set with textContent, never parsed as HTML.
 "use strict";
 
 const REFRESH_MS = 5000;
 const TOKEN_KEY = "triage.token";
-const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
+const charts = {};
+const tables = {};
 let loading = false;
+let ownDepartment = null;
+let names = {};
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -16,27 +20,38 @@ function el(tag, text, cls) {
 }
 
 function pct(x) { return x === null || x === undefined ? "–" : (x * 100).toFixed(1) + "%"; }
-function num(x) { return x === null || x === undefined ? "–" : String(x); }
-function hours(h) { return h && h.median !== null ? h.median.toFixed(1) + " h (n=" + h.n + ")" : "–"; }
+function num(x) { return x === null || x === undefined ? "–" : Number(x).toLocaleString("zh-CN"); }
+function hrs(x) { return x === null || x === undefined ? "–" : x.toFixed(1) + " 小时"; }
+function deptName(code) { return code ? names[code] || code : "热线（待审核/退回）"; }
 
-function filterQuery() {
+function filterParams() {
   const params = new URLSearchParams();
   for (const name of ["from", "to", "department"]) {
     const value = $(name).value;
-    if (value) params.set(name, value);
+    if (value && !(name === "department" && ownDepartment)) params.set(name, value);
   }
+  return params;
+}
+
+function query(extra) {
+  const params = filterParams();
+  for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
   const q = params.toString();
   return q ? "?" + q : "";
 }
 
-async function api(path, options) {
-  const headers = Object.assign({ Accept: "application/json" }, (options && options.headers) || {});
+async function call(path, options) {
+  const headers = Object.assign({}, (options && options.headers) || {});
   const token = localStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = "Bearer " + token;
-  const response = await fetch(path, Object.assign({}, options, { headers }));
+  return fetch(path, Object.assign({}, options, { headers }));
+}
+
+async function api(path, options) {
+  const response = await call(path, options);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const message = body.error ? body.error.code + ": " + body.error.message : response.statusText;
+    const message = body.error ? body.error.message : response.statusText;
     throw new Error(response.status + " " + message);
   }
   return body;
@@ -48,122 +63,306 @@ function setStatus(text, isError) {
   status.className = isError ? "error" : "";
 }
 
-function fillRows(table, rows) {
-  const body = $(table).querySelector("tbody");
-  body.replaceChildren(...rows.map((cells) => {
-    const tr = document.createElement("tr");
-    for (const [text, cls] of cells) tr.appendChild(el("td", text, cls));
+// --- tables: rows kept as objects, sorted by the clicked column -----------------------------
+
+function defineTable(id, columns) {
+  tables[id] = { columns, rows: [], key: null, dir: -1 };
+  const headers = $(id).querySelectorAll("th");
+  headers.forEach((th, i) => {
+    th.tabIndex = 0;
+    th.title = "点击排序";
+    const sort = () => {
+      const t = tables[id];
+      const key = columns[i].key;
+      t.dir = t.key === key ? -t.dir : -1;
+      t.key = key;
+      drawTable(id);
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter") sort(); });
+  });
+}
+
+function compare(a, b) {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a).localeCompare(String(b), "zh-CN");
+}
+
+function drawTable(id) {
+  const t = tables[id];
+  const rows = t.rows.slice();
+  if (t.key) rows.sort((x, y) => t.dir * compare(x[t.key], y[t.key]));
+  $(id).querySelectorAll("th").forEach((th, i) => {
+    th.dataset.sorted = t.columns[i].key === t.key ? (t.dir > 0 ? "asc" : "desc") : "";
+  });
+  const body = $(id).querySelector("tbody");
+  if (!rows.length) {
+    const tr = el("tr");
+    const td = el("td", "暂无数据", "empty");
+    td.colSpan = t.columns.length;
+    tr.appendChild(td);
+    body.replaceChildren(tr);
+    return;
+  }
+  body.replaceChildren(...rows.map((row) => {
+    const tr = el("tr");
+    if (row.overdue === true) tr.className = "late";
+    for (const c of t.columns) tr.appendChild(el("td", c.show ? c.show(row[c.key], row) : row[c.key], c.num ? "num" : ""));
     return tr;
   }));
 }
 
-function renderSummary(s) {
+function setRows(id, rows) {
+  tables[id].rows = rows;
+  drawTable(id);
+}
+
+// --- exports: the same figures as CSV or XLSX, fetched with the token -----------------------
+
+async function download(table, format) {
+  const extra = { format };
+  if (table === "queue" && ownDepartment === null && !$("department").value) return;
+  try {
+    const response = await call("/v1/stats/" + table + query(extra));
+    if (!response.ok) throw new Error(response.status + " " + response.statusText);
+    const blob = await response.blob();
+    const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = el("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = match ? match[1] : table + "." + format;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (err) {
+    setStatus("导出失败：" + err.message, true);
+  }
+}
+
+function addExportButtons() {
+  for (const span of document.querySelectorAll(".exports")) {
+    for (const [format, label] of [["csv", "导出CSV"], ["xlsx", "导出Excel"]]) {
+      const button = el("button", label, "export");
+      button.type = "button";
+      button.dataset.format = format;
+      button.addEventListener("click", () => download(span.dataset.table, format));
+      span.appendChild(button);
+    }
+  }
+}
+
+// --- charts ---------------------------------------------------------------------------------
+
+const COLORS = ["#2f6fb3", "#e39b2d", "#c4403a", "#3c9a5f", "#7a5bb5", "#6b7785"];
+
+function chart(id, option) {
+  if (!window.echarts) return;
+  if (!charts[id]) charts[id] = window.echarts.init($(id), null, { renderer: "canvas" });
+  charts[id].setOption(Object.assign({
+    color: COLORS,
+    textStyle: { fontFamily: "system-ui, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif" },
+    grid: { left: 48, right: 48, top: 36, bottom: 56 },
+    tooltip: { trigger: "axis" },
+  }, option), true);
+}
+
+function categoryAxis(data, rotate) {
+  return { type: "category", data, axisLabel: { rotate: rotate || 0, fontSize: 11, interval: 0, hideOverlap: true } };
+}
+
+function drawVolume(daily) {
+  const days = daily.days;
+  chart("chart-volume", {
+    legend: { top: 0, data: ["自动派单", "人工审核", "自动派单率"] },
+    xAxis: categoryAxis(days.map((d) => d.day.slice(5)), days.length > 14 ? 45 : 0),
+    yAxis: [
+      { type: "value", name: "工单" },
+      { type: "value", name: "派单率", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    ],
+    series: [
+      { name: "自动派单", type: "bar", stack: "v", data: days.map((d) => d.auto_routed) },
+      { name: "人工审核", type: "bar", stack: "v", data: days.map((d) => d.review) },
+      {
+        name: "自动派单率", type: "line", yAxisIndex: 1, smooth: true,
+        data: days.map((d) => (d.tickets ? Math.round((1000 * d.auto_routed) / d.tickets) / 10 : null)),
+      },
+    ],
+  });
+}
+
+function drawDepartments(deps, backlog) {
+  const overdue = {};
+  for (const b of backlog.departments) if (b.department) overdue[b.department] = b.overdue_accept + b.overdue_resolve;
+  const rows = deps.departments.slice(0, 15);
+  chart("chart-departments", {
+    legend: { top: 0, data: ["退单率", "超期工单"] },
+    grid: { left: 48, right: 48, top: 36, bottom: 96 },
+    xAxis: categoryAxis(rows.map((d) => deptName(d.department)), 40),
+    yAxis: [
+      { type: "value", name: "退单率", min: 0, axisLabel: { formatter: "{value}%" } },
+      { type: "value", name: "超期", minInterval: 1 },
+    ],
+    series: [
+      { name: "退单率", type: "bar", data: rows.map((d) => (d.return_rate === null ? 0 : Math.round(d.return_rate * 1000) / 10)) },
+      { name: "超期工单", type: "bar", yAxisIndex: 1, data: rows.map((d) => overdue[d.department] || 0) },
+    ],
+  });
+}
+
+function drawAccuracy(acc) {
+  const models = acc.by_model;
+  chart("chart-accuracy", {
+    grid: { left: 48, right: 24, top: 24, bottom: 56 },
+    tooltip: { trigger: "axis", valueFormatter: (v) => v + "%" },
+    xAxis: categoryAxis(models.map((m) => m.model_version)),
+    yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    series: [{
+      name: "首次派单准确率", type: "bar", barMaxWidth: 48,
+      label: { show: true, position: "top", formatter: (p) => p.value + "%" },
+      data: models.map((m) => (m.accuracy === null ? 0 : Math.round(m.accuracy * 1000) / 10)),
+    }],
+  });
+}
+
+function drawResolve(deps) {
+  const rows = deps.departments.filter((d) => d.hours_to_resolve.n > 0).slice(0, 15);
+  chart("chart-resolve", {
+    legend: { top: 0, data: ["中位数", "P90"] },
+    grid: { left: 48, right: 24, top: 36, bottom: 96 },
+    xAxis: categoryAxis(rows.map((d) => deptName(d.department)), 40),
+    yAxis: { type: "value", name: "小时" },
+    series: [
+      { name: "中位数", type: "bar", data: rows.map((d) => d.hours_to_resolve.median) },
+      { name: "P90", type: "bar", data: rows.map((d) => d.hours_to_resolve.p90) },
+    ],
+  });
+}
+
+function drawAges(backlog) {
+  const labels = { "0-1d": "1天内", "1-3d": "1-3天", "3-7d": "3-7天", "7-30d": "7-30天", "30d+": "30天以上" };
+  chart("chart-ages", {
+    grid: { left: 48, right: 24, top: 16, bottom: 28 },
+    xAxis: categoryAxis(backlog.ages.map((a) => labels[a.key] || a.key)),
+    yAxis: { type: "value", minInterval: 1 },
+    series: [{ name: "未办结工单", type: "bar", barMaxWidth: 48, data: backlog.ages.map((a) => a.count),
+               itemStyle: { color: COLORS[1] } }],
+  });
+}
+
+// --- figures --------------------------------------------------------------------------------
+
+function renderCards(s, acc, backlog) {
   $("c-tickets").textContent = num(s.tickets);
+  $("c-tickets-sub").textContent = "死信 " + num(s.deadletters.total);
   $("c-auto").textContent = pct(s.auto_route_rate);
   $("c-backlog").textContent = num(s.backlog.total);
-  $("c-backlog-sub").textContent = "审核 review " + s.backlog.review + " · 退回 returned " + s.backlog.returned;
+  $("c-backlog-sub").textContent = "待审核 " + num(s.backlog.review) + " · 被退回 " + num(s.backlog.returned);
   $("c-return").textContent = pct(s.return_rate);
-  $("c-return-sub").textContent = "退单 " + s.events["return"] + " / 签收 accepted " + s.events.accept;
-  $("c-model").textContent = s.active_model || "–";
-  fillRows("deadletters", s.deadletters.by_reason.map((r) => [[r.key || "unknown"], [r.count, "num"]]));
-  fillRows("models", s.models.map((m) => [
-    [m.version || "–"], [m.decisions, "num"], [m.last_at ? new Date(m.last_at).toLocaleString() : "–"],
-  ]));
+  $("c-return-sub").textContent = "退单 " + num(s.events["return"]) + " / 受理 " + num(s.events.accept);
+  $("c-overdue").textContent = num(backlog.overdue_accept + backlog.overdue_resolve);
+  $("c-overdue-sub").textContent = "未受理 " + num(backlog.overdue_accept) + " · 未办结 " + num(backlog.overdue_resolve);
+  $("c-accuracy").textContent = pct(acc.accuracy);
+  $("c-accuracy-sub").textContent = num(acc.correct) + " / " + num(acc.tickets) + " 张已定工单";
 }
 
-function renderAccuracy(a) {
-  $("c-accuracy").textContent = pct(a.accuracy);
-  $("c-accuracy-sub").textContent = a.correct + " / " + a.tickets + " 已签收/办结 settled";
+function renderTables(s, deps, backlog, routings) {
+  setRows("departments", deps.departments.map((d) => ({
+    name: deptName(d.department), tickets: d.tickets, accepted: d.accepted, returned: d.returned,
+    return_rate: d.return_rate, resolved: d.resolved, accept_median: d.hours_to_accept.median,
+    resolve_median: d.hours_to_resolve.median,
+    reason: d.top_return_reasons.length ? d.top_return_reasons[0].reason + " ×" + d.top_return_reasons[0].count : "",
+  })));
+  setRows("backlog", backlog.departments.map((b) => ({
+    name: deptName(b.department), open: b.open, waiting_accept: b.waiting_accept,
+    overdue_accept: b.overdue_accept, waiting_resolve: b.waiting_resolve, overdue_resolve: b.overdue_resolve,
+    overdue: b.overdue_accept + b.overdue_resolve > 0,
+  })));
+  $("deadline-note").textContent = "法定时限：受理 " + backlog.deadlines.accept_hours + " 个工作小时，办结 " +
+    backlog.deadlines.resolve_hours + " 个工作小时（工作日 9:00-12:00、14:00-18:00，节假日与调休按 " +
+    backlog.calendar + "）";
+  setRows("routings", routings.routings.map((r) => ({
+    from: r.routed_to_name || r.routed_to, to: r.settled_at_name || r.settled_at, count: r.count,
+  })));
+  setRows("channels", s.by_channel.map((r) => ({ key: r.key || "（无）", count: r.count })));
+  setRows("districts", s.by_district.map((r) => ({ key: r.key || "（未识别）", count: r.count })));
 }
 
-function renderDepartments(d) {
-  const select = $("department");
-  const known = new Set(Array.from(select.options, (o) => o.value));
-  for (const row of d.departments) {
-    if (!known.has(row.department)) select.appendChild(new Option(row.name || row.department, row.department));
-  }
-  fillRows("departments", d.departments.map((r) => [
-    [r.name ? r.name + " (" + r.department + ")" : r.department],
-    [r.tickets, "num"], [r.accepted, "num"], [r.returned, "num"], [pct(r.return_rate), "num"],
-    [r.resolved, "num"], [hours(r.hours_to_accept), "num"], [hours(r.hours_to_resolve), "num"],
-    [r.top_return_reasons.length ? r.top_return_reasons[0].reason + " ×" + r.top_return_reasons[0].count : "–"],
-  ]));
+async function renderQueue() {
+  const department = ownDepartment || $("department").value;
+  $("queue-section").hidden = !department;
+  if (!department) return;
+  const q = await api("/v1/stats/queue" + query(ownDepartment ? {} : { department }));
+  setRows("queue", q.tickets.map((t) => Object.assign({}, t, {
+    status: { routed: "待受理", reassigned: "改派待受理", accepted: "已受理" }[t.status] || t.status,
+    waiting_for: t.waiting_for === "accept" ? "受理" : "办结",
+  })));
 }
 
-function svg(tag, attrs, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function renderChart(daily) {
-  const chart = $("chart");
-  const days = daily.days;
-  const W = 900, H = 220, left = 36, bottom = 22, top = 8;
-  const max = Math.max(1, ...days.map((d) => Math.max(d.tickets, d.deadletters)));
-  const plotH = H - bottom - top;
-  const step = days.length ? (W - left) / days.length : 0;
-  const y = (v) => top + plotH - (v / max) * plotH;
-  const nodes = [
-    svg("line", { x1: left, y1: top + plotH, x2: W, y2: top + plotH, class: "axis" }),
-    svg("text", { x: 2, y: top + 8 }, String(max)),
-    svg("text", { x: 2, y: top + plotH }, "0"),
-  ];
-  const labelEvery = Math.max(1, Math.ceil(days.length / 10));
-  const points = [];
-  days.forEach((d, i) => {
-    const x = left + i * step, w = Math.max(1, step * 0.8);
-    const autoH = (d.auto_routed / max) * plotH, reviewH = (d.review / max) * plotH;
-    const group = svg("g", {});
-    group.appendChild(svg("title", {}, d.day + ": " + d.tickets + " tickets, " + d.auto_routed +
-      " auto-routed, " + d.review + " review, " + d.deadletters + " dead letters"));
-    group.appendChild(svg("rect", { x, y: top + plotH - autoH, width: w, height: autoH, class: "auto" }));
-    group.appendChild(svg("rect", { x, y: top + plotH - autoH - reviewH, width: w, height: reviewH, class: "review" }));
-    nodes.push(group);
-    points.push((x + w / 2).toFixed(1) + "," + y(d.deadletters).toFixed(1));
-    if (i % labelEvery === 0) nodes.push(svg("text", { x, y: H - 6 }, d.day.slice(5)));
-  });
-  if (points.length) nodes.push(svg("polyline", { points: points.join(" "), class: "dead" }));
-  if (!days.length) nodes.push(svg("text", { x: W / 2 - 40, y: H / 2 }, "暂无数据 no data"));
-  chart.replaceChildren(...nodes);
+function setView(department) {
+  ownDepartment = department;
+  $("department-label").hidden = Boolean(department);
+  $("view-name").textContent = department ? "部门视图：" + deptName(department) : "主管视图";
+  document.body.classList.toggle("department-view", Boolean(department));
 }
 
 async function refresh() {
   if (loading) return;
   if (!localStorage.getItem(TOKEN_KEY)) {
-    setStatus("请输入令牌 · enter a supervisor or trainer token", true);
+    setStatus("请输入主管、培训员或部门令牌", true);
     return;
   }
   loading = true;
   try {
-    const q = filterQuery();
-    const [summary, daily, departments, accuracy] = await Promise.all([
-      api("/v1/stats/summary" + q), api("/v1/stats/daily" + q),
-      api("/v1/stats/departments" + q), api("/v1/stats/accuracy" + q),
-    ]);
-    renderSummary(summary);
-    renderChart(daily);
-    renderDepartments(departments);
-    renderAccuracy(accuracy);
-    setStatus("更新于 updated " + new Date().toLocaleTimeString() + " · 每5秒刷新 refreshes every 5 s", false);
+    const q = query();
+    const summary = await api("/v1/stats/summary" + q);
+    // A department token gets its own figures whatever it asks for: that is its view.
+    setView(!filterParams().get("department") && summary.range.department ? summary.range.department : null);
+    const [daily, deps, acc, backlog, routings] = await Promise.all(
+      ["daily", "departments", "accuracy", "backlog", "routings"].map((name) => api("/v1/stats/" + name + query())),
+    );
+    renderCards(summary, acc, backlog);
+    renderTables(summary, deps, backlog, routings);
+    drawVolume(daily);
+    drawDepartments(deps, backlog);
+    drawAccuracy(acc);
+    drawResolve(deps);
+    drawAges(backlog);
+    await renderQueue();
+    setStatus("更新于 " + new Date().toLocaleTimeString("zh-CN") + " · 每5秒自动刷新", false);
   } catch (err) {
-    setStatus("加载失败 · failed: " + err.message, true);
+    setStatus("加载失败：" + err.message, true);
   } finally {
     loading = false;
   }
 }
 
 async function loadDepartments() {
+  if (!localStorage.getItem(TOKEN_KEY) || Object.keys(names).length) return;
   try {
     const body = await api("/v1/departments");
     const list = Array.isArray(body) ? body : body.departments || [];
     const select = $("department");
-    for (const d of list) select.appendChild(new Option(d.name + " (" + d.code + ")", d.code));
+    for (const d of list) {
+      names[d.code] = d.name;
+      select.appendChild(new Option(d.name, d.code));
+    }
   } catch (_err) {
-    // The table fills the list from the statistics instead.
+    names = {};
   }
 }
+
+function quickRange(days) {
+  const iso = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+  const today = new Date();
+  $("to").value = days ? iso(today) : "";
+  $("from").value = days ? iso(new Date(today.getTime() - (days - 1) * 86400000)) : "";
+  refresh();
+}
+
+// --- agent panel ----------------------------------------------------------------------------
 
 // Marks the evidence spans of one field; overlapping spans merge into one mark.
 function highlight(node, text, spans) {
@@ -175,7 +374,7 @@ function highlight(node, text, spans) {
     if (end <= start) continue;
     if (start > pos) parts.push(document.createTextNode(text.slice(pos, start)));
     const mark = el("mark", text.slice(start, end));
-    mark.title = r.term + " (" + r.weight.toFixed(3) + ")";
+    mark.title = r.term + "（权重 " + r.weight.toFixed(3) + "）";
     parts.push(mark);
     pos = end;
   }
@@ -185,10 +384,9 @@ function highlight(node, text, spans) {
 
 function renderSuggestion(res) {
   const route = res.route || res.decision;
-  const decision = $("s-decision");
-  decision.replaceChildren(
-    el("span", route === "routed" ? "自动分派 routed" : "转人工审核 review", route === "routed" ? "routed" : "review-tag"),
-    document.createTextNode(" · 模型 model " + (res.model_version || "–")),
+  $("s-decision").replaceChildren(
+    el("span", route === "routed" ? "可自动派单" : "建议人工审核", route === "routed" ? "routed" : "review-tag"),
+    document.createTextNode(" · 模型 " + (res.model_version || "–")),
   );
   const top = (res.suggestions || []).slice(0, 3);
   $("s-top").replaceChildren(...top.map((s) => {
@@ -222,23 +420,46 @@ async function suggest(event) {
     });
     renderSuggestion(res);
   } catch (err) {
-    $("s-decision").textContent = "失败 failed: " + err.message;
+    $("s-decision").textContent = "失败：" + err.message;
     $("s-top").replaceChildren();
     $("s-result").hidden = false;
   }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const pctCol = (v) => pct(v), hrsCol = (v) => hrs(v), numCol = (v) => num(v);
+  defineTable("departments", [
+    { key: "name" }, { key: "tickets", num: true, show: numCol }, { key: "accepted", num: true, show: numCol },
+    { key: "returned", num: true, show: numCol }, { key: "return_rate", num: true, show: pctCol },
+    { key: "resolved", num: true, show: numCol }, { key: "accept_median", num: true, show: hrsCol },
+    { key: "resolve_median", num: true, show: hrsCol }, { key: "reason" },
+  ]);
+  defineTable("backlog", [
+    { key: "name" }, { key: "open", num: true, show: numCol }, { key: "waiting_accept", num: true, show: numCol },
+    { key: "overdue_accept", num: true, show: numCol }, { key: "waiting_resolve", num: true, show: numCol },
+    { key: "overdue_resolve", num: true, show: numCol },
+  ]);
+  defineTable("routings", [{ key: "from" }, { key: "to" }, { key: "count", num: true, show: numCol }]);
+  defineTable("channels", [{ key: "key" }, { key: "count", num: true, show: numCol }]);
+  defineTable("districts", [{ key: "key" }, { key: "count", num: true, show: numCol }]);
+  defineTable("queue", [
+    { key: "ticket_id" }, { key: "status" }, { key: "title" }, { key: "age_hours", num: true },
+    { key: "waiting_for" }, { key: "due", show: (v, row) => new Date(v).toLocaleString("zh-CN") + (row.overdue ? "（已超期）" : "") },
+  ]);
+  addExportButtons();
   $("token").value = localStorage.getItem(TOKEN_KEY) || "";
   $("controls").addEventListener("submit", (event) => {
     event.preventDefault();
     const token = $("token").value.trim();
     if (token) localStorage.setItem(TOKEN_KEY, token); else localStorage.removeItem(TOKEN_KEY);
-    refresh();
+    loadDepartments().then(refresh);
   });
+  for (const b of document.querySelectorAll(".quick button")) {
+    b.addEventListener("click", () => quickRange(Number(b.dataset.days)));
+  }
   $("department").addEventListener("change", refresh);
   $("suggest-form").addEventListener("submit", suggest);
-  loadDepartments();
-  refresh();
+  window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
+  loadDepartments().then(refresh);
   setInterval(refresh, REFRESH_MS);
 });

@@ -3,9 +3,13 @@
 The only package that imports pymongo (in ``mongo``). ``MemoryTicketStore`` keeps the same
 contract in memory for unit tests. Writes are idempotent: replaying a batch changes nothing,
 since a ticket is keyed by ticket_id, a decision is pushed only when its decision_id is not
-there yet, and a dead letter is keyed by its source topic, partition and offset.
+there yet, and a dead letter is keyed by its source topic, partition and offset. Daily
+statistics counters (``counters``) are kept with every write, exactly once, and read by the
+statistics from a copy in memory (``counter_cache``).
 """
 
+from triage.adapters.store.counter_cache import CounterCache
+from triage.adapters.store.counters import COUNTERS, MongoCounters, RebuildResult, counter_documents
 from triage.adapters.store.hotspots import (
     HOTSPOT_INDEXES,
     HotspotQuery,
@@ -30,8 +34,10 @@ from triage.adapters.store.records import (
 from triage.adapters.store.shadow import MemoryShadowState, MongoShadowState, ShadowState
 
 __all__ = [
+    "COUNTERS",
     "HOTSPOT_INDEXES",
     "TICKET_INDEXES",
+    "CounterCache",
     "DeadLetterRecord",
     "EventWrite",
     "HotspotQuery",
@@ -39,13 +45,16 @@ __all__ = [
     "HotspotWrite",
     "MemoryShadowState",
     "MemoryTicketStore",
+    "MongoCounters",
     "MongoHotspotStore",
     "MongoShadowState",
     "MongoTicketStore",
+    "RebuildResult",
     "ShadowState",
     "StoreCounts",
     "TicketRecord",
     "TicketStore",
+    "counter_documents",
     "first_department",
     "new_document",
     "settled_tickets",

@@ -17,6 +17,7 @@ from triage.adapters.store.records import (
     store_counts,
     ticket_update,
 )
+from triage.core import counters
 from triage.core.aggregation import run_pipeline
 from triage.core.errors import StoreUnavailableError
 from triage.core.stats import reason_kind
@@ -30,6 +31,7 @@ class MemoryTicketStore:
     deadletters: dict[str, DeadLetterRecord] = field(default_factory=dict)
     events: dict[str, Doc] = field(default_factory=dict)
     model_activations: dict[int, Doc] = field(default_factory=dict)
+    counters: dict[str, Doc] = field(default_factory=dict)
     down: bool = False
     writes: int = 0
 
@@ -54,6 +56,7 @@ class MemoryTicketStore:
                 d["decision_id"] == record.decision.decision_id for d in doc["decisions"]
             ):
                 continue
+            old = None if doc is None else {**doc, "decisions": list(doc["decisions"])}
             if doc is None:
                 doc = {"_id": filter_["_id"], **update["$setOnInsert"], "decisions": []}
                 doc["status_history"] = []
@@ -61,10 +64,17 @@ class MemoryTicketStore:
             doc.update(update["$set"])
             for key, value in update["$push"].items():
                 doc[key].append(value)
+            counters.apply_to(
+                self.counters, counters.ticket_delta(old, doc), counters.last_decisions(doc)
+            )
 
     async def add_deadletters(self, records: Sequence[DeadLetterRecord]) -> None:
         self._check()
+        day = counters.local_day(datetime.now(UTC))
         for record in records:
+            if record.key not in self.deadletters:
+                kind = reason_kind(record.reason)
+                counters.apply_to(self.counters, counters.deadletter_increments(day, kind))
             self.deadletters.setdefault(record.key, record)
 
     async def get(self, ticket_id: str) -> Doc | None:
@@ -86,6 +96,8 @@ class MemoryTicketStore:
             docs = list(self.docs.values())
         elif collection == "events":
             docs = list(self.events.values())
+        elif collection == "daily_counters":
+            docs = list(self.counters.values())
         else:
             docs = [
                 {"_id": r.key, "reason": r.reason, "reason_kind": reason_kind(r.reason)}
@@ -103,6 +115,17 @@ class MemoryTicketStore:
         if doc is None or doc.get("revision", 0) != write.revision:
             return False
         _, update = event_update(write)
+        counters.apply_to(
+            self.counters,
+            counters.event_increments(
+                write.event,
+                doc,
+                from_status=doc.get("status"),
+                from_department=doc.get("department"),
+                to_status=write.status,
+                to_department=write.department,
+            ),
+        )
         doc.update(update["$set"])
         doc["revision"] = write.revision + 1
         for key, value in update["$push"].items():

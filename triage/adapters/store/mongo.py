@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel, UpdateOne
+from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from triage.adapters.store.counter_cache import select
+from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
 from triage.adapters.store.records import (
     LOCAL_TZ,
     TICKET_INDEXES,
@@ -24,6 +26,7 @@ from triage.adapters.store.records import (
     store_counts,
     ticket_update,
 )
+from triage.core.aggregation import run_pipeline
 from triage.core.errors import StoreError, StoreUnavailableError
 from triage.core.stats import reason_kind
 
@@ -33,7 +36,9 @@ SETTLED_INDEX = IndexModel([("accepted_at", 1)], name="accepted_at_sparse", spar
 
 
 class MongoTicketStore:
-    def __init__(self, uri: str, db: str, *, timeout_ms: int = 5_000) -> None:
+    def __init__(
+        self, uri: str, db: str, *, timeout_ms: int = 5_000, counters: bool = True
+    ) -> None:
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True, connect=False
         )
@@ -42,12 +47,16 @@ class MongoTicketStore:
         self.deadletters = self._db["deadletters"]
         self.events = self._db["events"]
         self.model_activations = self._db["model_activations"]
+        # Daily statistics counters, written with every ticket, event and dead letter.
+        self.counters = MongoCounters(self._db, enabled=counters)
 
     async def ensure_indexes(self) -> None:
         try:
             await self.tickets.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
             await self.events.create_indexes([IndexModel("event_id", unique=True)])
             await self.tickets.create_indexes([SETTLED_INDEX])
+            await self.counters.ensure_indexes()
+            await self.counters.recover_stale(self.tickets)
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
@@ -66,13 +75,26 @@ class MongoTicketStore:
         # already stored (replays, re-decisions) fail on the key and take the idempotent update.
         docs = [new_document(f, u) for f, u in updates]
         try:
-            await self.tickets.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e["code"] != _DUPLICATE_KEY for e in errors):
-                raise StoreError(f"insert failed: {errors[:3]}") from exc
-            existing = [updates[e["index"]] for e in errors]
-            await self._bulk(self.tickets, [UpdateOne(f, u, upsert=True) for f, u in existing])
+            op = await self.counters.begin("tickets", [d["_id"] for d in docs])
+            if op is not None:
+                for doc in docs:
+                    doc["stats_op"] = op
+            inserted = docs
+            try:
+                await self.tickets.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e["code"] != _DUPLICATE_KEY for e in errors):
+                    raise StoreError(f"insert failed: {errors[:3]}") from exc
+                failed = {e["index"] for e in errors}
+                inserted = [d for i, d in enumerate(docs) if i not in failed]
+                existing = [updates[i] for i in sorted(failed)]
+                old = await self.counters.before_update(
+                    self.tickets, [f["_id"] for f, _ in existing]
+                )
+                await self._bulk(self.tickets, [UpdateOne(f, u, upsert=True) for f, u in existing])
+                await self.counters.count_redecided(old, existing)
+            await self.counters.count_inserted(op, inserted)
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
@@ -80,26 +102,24 @@ class MongoTicketStore:
         if not records:
             return
         now = datetime.now(UTC)
-        ops = [
-            UpdateOne(
-                {"_id": r.key},
-                {
-                    "$setOnInsert": {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "offset": r.offset,
-                        "reason": r.reason,
-                        "size": r.size,
-                        "at": now,
-                        "reason_kind": reason_kind(r.reason),
-                        "day": now.astimezone(LOCAL_TZ).date().isoformat(),
-                    }
-                },
-                upsert=True,
-            )
+        docs = [
+            {
+                "_id": r.key,
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "reason": r.reason,
+                "size": r.size,
+                "at": now,
+                "reason_kind": reason_kind(r.reason),
+                "day": now.astimezone(LOCAL_TZ).date().isoformat(),
+            }
             for r in records
         ]
-        await self._bulk(self.deadletters, ops)
+        try:
+            await self.counters.write_deadletters(self.deadletters, docs)
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
 
     async def _bulk(self, collection: Any, ops: list[UpdateOne]) -> None:
         try:
@@ -136,8 +156,14 @@ class MongoTicketStore:
         await self._client.close()
 
     async def aggregate(self, collection: Collection, pipeline: list[Doc]) -> list[Doc]:
-        """The rows of ``pipeline`` on one collection (statistics; see triage.core.stats)."""
+        """The rows of ``pipeline`` on one collection (statistics; see triage.core.stats).
+
+        The counters are read from their copy in memory (see CounterCache)."""
         try:
+            if collection == COUNTERS:
+                docs = await self.counters.cache.read()
+                selected = select(docs, pipeline)
+                return run_pipeline(docs, pipeline) if selected is None else selected
             cursor = await self._db[collection].aggregate(pipeline)
             rows: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:
@@ -154,19 +180,40 @@ class MongoTicketStore:
     async def apply_event(self, write: EventWrite) -> bool:
         filter_, update = event_update(write)
         try:
-            result = await self.tickets.update_one(filter_, update)
-            if result.matched_count == 0:
+            old = await self.tickets.find_one_and_update(
+                filter_, update, projection=STATE_FIELDS, return_document=ReturnDocument.BEFORE
+            )
+            if old is None:
                 return False
-            # After the ticket: a crash in between leaves the event in the ticket's timeline,
-            # where a redelivery finds it and writes this record then.
+            await self.counters.count_event(
+                write.event,
+                old,
+                from_status=old.get("status"),
+                from_department=old.get("department"),
+                to_status=write.status,
+                to_department=write.department,
+            )
+            # After the ticket and its counters: a crash in between leaves the event in the
+            # ticket's timeline, where a redelivery finds it and writes this record then.
             await self._record_event(write.event)
         except PyMongoError as exc:
             raise translate_error(exc) from exc
         return True
 
     async def record_event(self, event: Doc) -> None:
-        """Write the event record if it is not there yet (the crash-between-writes repair)."""
+        """Write the event record if it is not there yet (the crash-between-writes repair);
+        its counters first, which count once however often this runs."""
         try:
+            ticket = await self.tickets.find_one({"_id": event["ticket_id"]}, STATE_FIELDS)
+            if ticket is not None and "from_status" in event:
+                await self.counters.count_event(
+                    event,
+                    ticket,
+                    from_status=event["from_status"],
+                    from_department=event.get("from_department"),
+                    to_status=event.get("to_status"),
+                    to_department=event.get("department"),
+                )
             await self._record_event(event)
         except PyMongoError as exc:
             raise translate_error(exc) from exc

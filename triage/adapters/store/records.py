@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 from triage.core.routing import Decision
 
 Doc = dict[str, Any]
-Collection = Literal["tickets", "events", "deadletters"]
+Collection = Literal["tickets", "events", "deadletters", "daily_counters"]
 # China keeps one offset all year (no daylight saving since 1991), so a fixed zone is exact
 # and needs no tz database in slim images.
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")

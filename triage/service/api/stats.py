@@ -11,24 +11,32 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Final
 
 from aiohttp import web
 
-from triage.core import stats
+from triage.core import backlog_stats, counter_stats, stats_tables
+from triage.core.deadlines import Deadlines
 from triage.core.stats import StatsQuery, StatsQueryError
-from triage.service.api.auth import requires
+from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError
-from triage.service.keys import MODEL, REGISTRY, STORE
+from triage.service.api.stats_export import render_csv, render_xlsx
+from triage.service.api.stats_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
+from triage.service.keys import MODEL, REGISTRY, SETTINGS, STORE
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 
-READERS = ("supervisor", "trainer")
-PARAMETERS = frozenset({"from", "to", "department"})
+READERS = ("supervisor", "trainer", "department")
+COUNTERS: Final = "daily_counters"
+Parts = dict[str, list[dict[str, Any]]]
+PARAMETERS = frozenset({"from", "to", "department", "format"})
+FORMATS = ("json", "csv", "xlsx")
+_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Bounds the $in of one round trip when looking up receipt times of accepted tickets.
-_ID_CHUNK = 1000
 
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
@@ -49,9 +57,19 @@ def parse_query(request: web.Request) -> StatsQuery:
     unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise ApiError(
-            422, f"unknown parameter {unknown[0]!r}; known: from, to, department", field=unknown[0]
+            422,
+            f"unknown parameter {unknown[0]!r}; known: from, to, department, format",
+            field=unknown[0],
         )
+    if params.get("format", "json") not in FORMATS:
+        raise ApiError(422, f"format must be one of {', '.join(FORMATS)}", field="format")
     department = params.get("department") or None
+    principal = request[PRINCIPAL]
+    if principal.role == "department":
+        # A department reads its own figures only.
+        if department is not None and department != principal.department:
+            raise ApiError(403, f"a department token reads only {principal.department!r}")
+        department = principal.department
     if department is not None and department not in request.app[REGISTRY]:
         raise ApiError(422, f"unknown department {department!r}", field="department")
     try:
@@ -60,85 +78,114 @@ def parse_query(request: web.Request) -> StatsQuery:
         raise ApiError(422, str(exc), field=exc.field) from None
 
 
-def _json(body: dict[str, Any]) -> web.Response:
-    return web.json_response(body, headers={"Cache-Control": "no-store"})
+async def _respond(request: web.Request, name: str, body: dict[str, Any]) -> web.Response:
+    """The figures as JSON, or as a CSV or XLSX table with Chinese headers (``format``)."""
+    fmt = request.query.get("format", "json")
+    if fmt == "json":
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
+    table = stats_tables.table(name, body)
+    data = await asyncio.to_thread(render_csv if fmt == "csv" else render_xlsx, table)
+    span = "_".join(v for v in (body["range"]["from"], body["range"]["to"]) if v) or "all"
+    filename = f"stats-{name}-{body['range']['department'] or 'all'}-{span}.{fmt}"
+    return web.Response(
+        body=data,
+        content_type=_TYPES[fmt],
+        charset="utf-8" if fmt == "csv" else None,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
+async def _counters(request: web.Request, q: StatsQuery, *, everything: bool) -> Parts:
+    """The counter documents of the range: per department, and (``everything``) global."""
+    store = request.app[STORE]
+    pipelines = [counter_stats.department_pipeline(q)]
+    if everything:
+        pipelines.append(counter_stats.global_pipeline(q))
+    results = await asyncio.gather(*(store.aggregate(COUNTERS, p) for p in pipelines))
+    return counter_stats.split(doc for rows in results for doc in rows)
 
 
 @requires(*READERS)
 async def summary(request: web.Request) -> web.Response:
     """Headline figures: volumes, auto-route rate, backlog, return rate, dead letters, models."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, events, reasons, dead, models = await asyncio.gather(
-        store.aggregate("tickets", stats.summary_pipeline(q)),
-        store.aggregate("events", stats.event_count_pipeline(q)),
-        store.aggregate("events", stats.return_reason_pipeline(q)),
-        store.aggregate("deadletters", stats.deadletter_pipeline(q)),
-        store.aggregate("tickets", stats.model_pipeline(q)),
-    )
+    parts = await _counters(request, q, everything=True)
     active = request.app[MODEL].version if MODEL in request.app else None
-    return _json(
-        stats.shape_summary(
-            q,
-            tickets=tickets,
-            events=events,
-            reasons=reasons,
-            deadletters=dead,
-            models=models,
-            active_model=active,
-        )
-    )
+    return await _respond(request, "summary", counter_stats.summary(q, parts, active))
 
 
 @requires(*READERS)
 async def daily(request: web.Request) -> web.Response:
     """Tickets, auto-routed, reviewed and dead letters per local day."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, dead = await asyncio.gather(
-        store.aggregate("tickets", stats.daily_pipeline(q)),
-        store.aggregate("deadletters", stats.deadletter_pipeline(q)),
-    )
-    return _json(stats.shape_daily(q, tickets=tickets, deadletters=dead))
+    parts = await _counters(request, q, everything=True)
+    return await _respond(request, "daily", counter_stats.daily(q, parts))
 
 
 @requires(*READERS)
 async def departments(request: web.Request) -> web.Response:
     """Per department: volume, accepted, returned, resolved, return rate, hours, reasons."""
     q = parse_query(request)
-    store = request.app[STORE]
-    tickets, events, reasons, firsts = await asyncio.gather(
-        store.aggregate("tickets", stats.summary_pipeline(q)),
-        store.aggregate("events", stats.event_count_pipeline(q)),
-        store.aggregate("events", stats.return_reason_pipeline(q)),
-        store.aggregate("events", stats.first_event_pipeline(q)),
-    )
-    ids = sorted({row["_id"]["ticket"] for row in firsts if row["_id"].get("ticket")})
-    received: dict[str, datetime] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        rows = await store.aggregate(
-            "tickets", stats.received_at_pipeline(ids[start : start + _ID_CHUNK])
-        )
-        received.update({r["_id"]: r["received_at"] for r in rows if "received_at" in r})
+    parts = await _counters(request, q, everything=False)
     names = {d.code: d.name for d in request.app[REGISTRY].departments}
-    return _json(
-        stats.shape_departments(
-            q,
-            tickets=tickets,
-            events=events,
-            reasons=reasons,
-            hours=stats.hours_between(firsts, received),
-            names=names,
-        )
-    )
+    return await _respond(request, "departments", counter_stats.departments(q, parts, names))
 
 
 @requires(*READERS)
 async def accuracy(request: web.Request) -> web.Response:
     """First-routing accuracy of settled (accepted or resolved) tickets."""
     q = parse_query(request)
-    rows = await request.app[STORE].aggregate("tickets", stats.accuracy_pipeline(q))
-    return _json(stats.shape_accuracy(q, rows))
+    parts = await _counters(request, q, everything=False)
+    return await _respond(request, "accuracy", counter_stats.accuracy(q, parts))
+
+
+def _names(request: web.Request) -> dict[str, str]:
+    return {d.code: d.name for d in request.app[REGISTRY].departments}
+
+
+@requires(*READERS)
+async def backlog(request: web.Request) -> web.Response:
+    """Open tickets by age and department; overdue against the statutory deadlines."""
+    q = parse_query(request)
+    parts = await _counters(request, q, everything=False)
+    settings = request.app[SETTINGS]
+    limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
+    now = datetime.now(UTC)
+    body = backlog_stats.backlog(q, parts, _names(request), lambda _: limits, now)
+    return await _respond(request, "backlog", body)
+
+
+@requires(*READERS)
+async def routings(request: web.Request) -> web.Response:
+    """The most frequent wrong first routings: routed to one department, settled at another."""
+    q = parse_query(request)
+    parts = await _counters(request, q, everything=False)
+    return await _respond(request, "routings", backlog_stats.routings(q, parts, _names(request)))
+
+
+QUEUE_LIMIT = 200
+
+
+@requires(*READERS)
+async def queue(request: web.Request) -> web.Response:
+    """A department's open tickets (at most 200 per status, oldest first) with their ages and
+    statutory deadlines; a department token sees its own."""
+    q = parse_query(request)
+    if q.department is None:
+        raise ApiError(422, "the queue is a department's: name one", field="department")
+    settings = request.app[SETTINGS]
+    limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
+    store = request.app[STORE]
+    docs = []
+    for status in ("routed", "reassigned", "accepted"):
+        docs += await store.list_tickets(
+            department=q.department, status=status, limit=QUEUE_LIMIT, after=None
+        )
+    body = backlog_stats.queue(q, docs, limits, datetime.now(UTC))
+    return await _respond(request, "queue", body)
 
 
 def add_routes(app: web.Application) -> None:
@@ -146,308 +193,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats/daily", daily)
     app.router.add_get("/v1/stats/departments", departments)
     app.router.add_get("/v1/stats/accuracy", accuracy)
-
-
-# --- OpenAPI 3.1 --------------------------------------------------------------------------
-# Merged into /openapi.json by triage.service.api.openapi, which defines the `Error` schema and the
-# `bearer` security scheme referred to here.
-
-_REF = "#/components/schemas/"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": _REF + name}
-
-
-_INT = {"type": "integer", "minimum": 0}
-_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-_NULLABLE_STR = {"type": ["string", "null"]}
-
-_FILTER = [
-    {
-        "name": "from",
-        "in": "query",
-        "required": False,
-        "description": "First local day (Asia/Shanghai), included.",
-        "schema": {"type": "string", "format": "date"},
-    },
-    {
-        "name": "to",
-        "in": "query",
-        "required": False,
-        "description": "Last local day, included; at most 366 days after `from`.",
-        "schema": {"type": "string", "format": "date"},
-    },
-    {
-        "name": "department",
-        "in": "query",
-        "required": False,
-        "description": "A department code of the registry (`GET /v1/departments`).",
-        "schema": {"type": "string"},
-    },
-]
-
-
-def _operation(summary: str, description: str, schema: str) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": _ref("Error")}}}
-    return {
-        "get": {
-            "tags": ["stats"],
-            "summary": summary,
-            "description": description,
-            "parameters": _FILTER,
-            "security": [{"bearer": []}],
-            "responses": {
-                "200": {
-                    "description": "The figures; roles supervisor and trainer.",
-                    "content": {"application/json": {"schema": _ref(schema)}},
-                },
-                "401": {"description": "No or unknown bearer token.", **error},
-                "403": {"description": "The role may not read statistics.", **error},
-                "422": {"description": "A bad date, range or department.", **error},
-                "503": {"description": "The ticket store is unreachable.", **error},
-            },
-        }
-    }
-
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/v1/stats/summary": _operation(
-        "Headline figures",
-        "Ticket volumes by status, channel, district, label and current department; auto-route "
-        "rate; review backlog; outcome events and return rate (returns / (accepts + returns)); "
-        "top return reasons; dead letters by reason kind (not filtered by department); decisions "
-        "per model version and the active model.",
-        "StatsSummary",
-    ),
-    "/v1/stats/daily": _operation(
-        "Per-day volumes",
-        "One row per local day of the range (days without tickets included).",
-        "StatsDaily",
-    ),
-    "/v1/stats/departments": _operation(
-        "Per-department handling",
-        "Tickets each department holds (received in the range), its accepts, returns, resolves "
-        "and reassignments to it (happened in the range), return rate, hours from receipt to "
-        "first accept and to resolve (median and p90), and its top return reasons.",
-        "StatsDepartments",
-    ),
-    "/v1/stats/accuracy": _operation(
-        "First-routing accuracy",
-        "Of tickets now accepted or resolved, the share whose first department (where the model "
-        "routed it, or its top suggestion when reviewed) is the department that kept it.",
-        "StatsAccuracy",
-    ),
-}
-
-_COUNT_ROWS = {"type": "array", "items": _ref("StatsCount")}
-
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "StatsRange": {
-        "type": "object",
-        "required": ["from", "to", "department"],
-        "properties": {
-            "from": {"type": ["string", "null"], "format": "date"},
-            "to": {"type": ["string", "null"], "format": "date"},
-            "department": _NULLABLE_STR,
-        },
-    },
-    "StatsCount": {
-        "type": "object",
-        "required": ["key", "count"],
-        "description": "A count for one value of a dimension; null key: no value (e.g. in review).",
-        "properties": {"key": _NULLABLE_STR, "count": _INT},
-    },
-    "StatsReason": {
-        "type": "object",
-        "required": ["reason", "count"],
-        "properties": {"reason": {"type": "string"}, "count": _INT},
-    },
-    "StatsHours": {
-        "type": "object",
-        "required": ["n", "median", "p90"],
-        "description": "Hours over n tickets; median and p90 interpolate between ranks.",
-        "properties": {
-            "n": _INT,
-            "median": {"type": ["number", "null"]},
-            "p90": {"type": ["number", "null"]},
-        },
-    },
-    "StatsScore": {
-        "type": "object",
-        "required": ["tickets", "correct", "accuracy"],
-        "properties": {"tickets": _INT, "correct": _INT, "accuracy": _RATE},
-    },
-    "StatsSummary": {
-        "type": "object",
-        "required": [
-            "range",
-            "tickets",
-            "auto_routed",
-            "auto_route_rate",
-            "backlog",
-            "by_status",
-            "by_channel",
-            "by_district",
-            "by_label",
-            "by_department",
-            "events",
-            "return_rate",
-            "top_return_reasons",
-            "deadletters",
-            "models",
-            "active_model",
-        ],
-        "properties": {
-            "range": _ref("StatsRange"),
-            "tickets": _INT,
-            "auto_routed": {**_INT, "description": "Routed by the model without review."},
-            "auto_route_rate": _RATE,
-            "backlog": {
-                "type": "object",
-                "description": "Tickets waiting for an agent now: in review, or returned.",
-                "required": ["review", "returned", "total"],
-                "properties": {"review": _INT, "returned": _INT, "total": _INT},
-            },
-            "by_status": {
-                "type": "object",
-                "required": list(stats.STATUSES),
-                "properties": {s: _INT for s in stats.STATUSES},
-            },
-            "by_channel": _COUNT_ROWS,
-            "by_district": _COUNT_ROWS,
-            "by_label": _COUNT_ROWS,
-            "by_department": _COUNT_ROWS,
-            "events": {
-                "type": "object",
-                "required": list(stats.EVENT_TYPES),
-                "properties": {t: _INT for t in stats.EVENT_TYPES},
-            },
-            "return_rate": {**_RATE, "description": "returns / (accepts + returns)"},
-            "top_return_reasons": {"type": "array", "items": _ref("StatsReason"), "maxItems": 5},
-            "deadletters": {
-                "type": "object",
-                "required": ["total", "by_reason"],
-                "properties": {"total": _INT, "by_reason": _COUNT_ROWS},
-            },
-            "models": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["version", "decisions", "last_at"],
-                    "properties": {
-                        "version": _NULLABLE_STR,
-                        "decisions": _INT,
-                        "last_at": {"type": ["string", "null"], "format": "date-time"},
-                    },
-                },
-            },
-            "active_model": _NULLABLE_STR,
-        },
-    },
-    "StatsDaily": {
-        "type": "object",
-        "required": ["range", "days"],
-        "properties": {
-            "range": _ref("StatsRange"),
-            "days": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["day", "tickets", "auto_routed", "review", "deadletters"],
-                    "properties": {
-                        "day": {"type": "string", "format": "date"},
-                        "tickets": _INT,
-                        "auto_routed": _INT,
-                        "review": {**_INT, "description": "Sent to review first."},
-                        "deadletters": _INT,
-                    },
-                },
-            },
-        },
-    },
-    "StatsDepartments": {
-        "type": "object",
-        "required": ["range", "departments"],
-        "properties": {
-            "range": _ref("StatsRange"),
-            "departments": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": [
-                        "department",
-                        "name",
-                        "tickets",
-                        "accepted",
-                        "returned",
-                        "resolved",
-                        "reassigned_to",
-                        "return_rate",
-                        "hours_to_accept",
-                        "hours_to_resolve",
-                        "top_return_reasons",
-                    ],
-                    "properties": {
-                        "department": {"type": "string"},
-                        "name": _NULLABLE_STR,
-                        "tickets": _INT,
-                        "accepted": _INT,
-                        "returned": _INT,
-                        "resolved": _INT,
-                        "reassigned_to": _INT,
-                        "return_rate": _RATE,
-                        "hours_to_accept": _ref("StatsHours"),
-                        "hours_to_resolve": _ref("StatsHours"),
-                        "top_return_reasons": {
-                            "type": "array",
-                            "items": _ref("StatsReason"),
-                            "maxItems": 5,
-                        },
-                    },
-                },
-            },
-        },
-    },
-    "StatsAccuracy": {
-        "type": "object",
-        "required": [
-            "range",
-            "tickets",
-            "correct",
-            "accuracy",
-            "auto_routed",
-            "reviewed",
-            "by_department",
-            "by_model",
-            "unknown",
-        ],
-        "properties": {
-            "range": _ref("StatsRange"),
-            "tickets": _INT,
-            "correct": _INT,
-            "accuracy": _RATE,
-            "auto_routed": _ref("StatsScore"),
-            "reviewed": _ref("StatsScore"),
-            "by_department": {
-                "type": "array",
-                "items": {
-                    "allOf": [_ref("StatsScore")],
-                    "type": "object",
-                    "required": ["department"],
-                    "properties": {"department": {"type": "string"}},
-                },
-            },
-            "by_model": {
-                "type": "array",
-                "items": {
-                    "allOf": [_ref("StatsScore")],
-                    "type": "object",
-                    "required": ["model_version"],
-                    "properties": {"model_version": {"type": "string"}},
-                },
-            },
-            "unknown": {**_INT, "description": "Settled tickets without a first department."},
-        },
-    },
-}
+    app.router.add_get("/v1/stats/backlog", backlog)
+    app.router.add_get("/v1/stats/routings", routings)
+    app.router.add_get("/v1/stats/queue", queue)

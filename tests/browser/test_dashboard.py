@@ -1,0 +1,306 @@
+"""The dashboard in Debian's Chromium, driven by Playwright, against `python -m triage serve`
+on the real servers with seeded tickets and outcomes. Each test saves a screenshot under
+test-artifacts/ and fails on any console error."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.fakes import analyzer as fake_analyzer
+from tests.integration.service import ROOT
+from tests.servers import KafkaServer, MongoServer
+from tests.tickets import ticket_lines
+from triage.adapters import stack
+from triage.adapters.registry_file import load_registry
+from triage.adapters.store import EventWrite, MongoTicketStore
+from triage.core.settings import Settings
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+SUPERVISOR, AGENT = "browser-supervisor-0123456789", "browser-agent-0123456789"
+DEPARTMENT = "browser-department-0123456789"
+N_TICKETS = 60
+
+if not Path(CHROMIUM).exists():  # installed by `make install`
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, Any]:
+    return {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN", "accept_downloads": True}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    url: str
+    tickets: int
+    department: str
+    department_tickets: int
+    accepted: int
+    returned: int
+
+
+async def _seed(uri: str, db: str) -> tuple[int, str, int, int, int]:
+    """Tickets planned by the real batch code with the fake model, then accepts, returns and
+    resolves written the way the outcome handler writes them."""
+    from streams.batch import Message, plan_batch
+
+    settings = Settings(mongodb_uri=uri, db=db)
+    messages = [Message("t", 0, i, None, line) for i, line in enumerate(ticket_lines(N_TICKETS))]
+    plan = await plan_batch(
+        messages, analyzer=fake_analyzer("v1"), registry=load_registry(), settings=settings
+    )
+    store = MongoTicketStore(uri, db)
+    try:
+        await store.ensure_indexes()
+        await store.upsert_batch(plan.records)
+        routed = [r for r in plan.records if r.decision.kind == "routed"]
+        department = max(
+            {r.decision.department for r in routed},
+            key=lambda d: sum(r.decision.department == d for r in routed),
+        )
+        accepted = returned = 0
+        for i, record in enumerate(routed):
+            dept = record.decision.department
+            steps = [("accept", "accepted", dept)]
+            if i % 4 == 0:
+                steps = [("return", "returned", dept)]
+            elif i % 4 == 1:
+                steps.append(("resolve", "resolved", dept))
+            status = "routed"
+            for rev, (kind, to, holder) in enumerate(steps):
+                at = datetime.now(UTC) - timedelta(hours=len(steps) - rev)
+                event = {
+                    "event_id": f"{record.ticket_id}-{rev}",
+                    "ticket_id": record.ticket_id,
+                    "type": kind,
+                    "department": holder,
+                    "reason": "不属于本部门职责" if kind == "return" else None,
+                    "from_status": status,
+                    "to_status": to,
+                    "from_department": dept,
+                    "at": at,
+                }
+                history = {
+                    "status": to,
+                    "at": at,
+                    "by": "department",
+                    "event_id": event["event_id"],
+                }
+                write = EventWrite(record.ticket_id, event, rev, to, holder, history)
+                assert await store.apply_event(write)
+                status = to
+            accepted += steps[0][0] == "accept"
+            returned += steps[0][0] == "return"
+        held = await store.tickets.count_documents({"department": department})
+        return len(plan.records), str(department), held, accepted, returned
+    finally:
+        await store.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    kafka_server: KafkaServer, mongo_server: MongoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Seeded]:
+    prefix = f"br{uuid.uuid4().hex[:8]}"
+    # Its own thread: the seeding's event loop must not meet pytest-asyncio's.
+    with ThreadPoolExecutor(1) as pool:
+        n, department, held, accepted, returned = pool.submit(
+            asyncio.run, _seed(mongo_server.uri, prefix)
+        ).result()
+    tmp = tmp_path_factory.mktemp("browser")
+    tokens = tmp / "tokens.toml"
+    tokens.write_text(
+        f'[[tokens]]\ntoken = "{SUPERVISOR}"\nrole = "supervisor"\n'
+        f'[[tokens]]\ntoken = "{AGENT}"\nrole = "agent"\n'
+        f'[[tokens]]\ntoken = "{DEPARTMENT}"\nrole = "department"\ndepartment = "{department}"\n'
+    )
+    port = stack.free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_server.bootstrap,
+        "MONGODB_URI": mongo_server.uri,
+        "TRIAGE_DB": prefix,
+        "TRIAGE_TOPIC_PREFIX": prefix,
+        "TRIAGE_TOKENS_FILE": str(tokens),
+        "TRIAGE_HTTP_PORT": str(port),
+    }
+    log = (tmp / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "triage", "serve", "--no-consumer", "--analyzer",
+         "tests.fakes:analyzer"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((tmp / "serve.log").read_text()) from None
+                time.sleep(0.3)
+        yield Seeded(url, n, department, held, accepted, returned)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def errors(page: Page) -> Iterator[list[str]]:
+    """Console errors and uncaught exceptions of the page; the test fails on any."""
+    seen: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            seen.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: seen.append(str(exc)))
+    yield seen
+    assert seen == []
+
+
+def _open(page: Page, seeded: Seeded, token: str) -> None:
+    page.goto(seeded.url + "/")
+    page.fill("#token", token)
+    page.click("#controls button[type=submit]")
+    expect(page.locator("#status")).to_contain_text("更新于", timeout=15_000)
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _series(page: Page, chart: str, index: int = 0) -> list[Any]:
+    data: list[Any] = page.evaluate(
+        "([id, i]) => echarts.getInstanceByDom(document.getElementById(id))"
+        ".getOption().series[i].data",
+        [chart, index],
+    )
+    return data
+
+
+def test_supervisor_view_shows_the_seeded_figures(
+    page: Page, seeded: Seeded, errors: list[str]
+) -> None:
+    """Cards, charts and tables show the tickets and outcomes written to the store."""
+    _open(page, seeded, SUPERVISOR)
+    expect(page.locator("#c-tickets")).to_have_text(str(seeded.tickets))
+    volume = _series(page, "chart-volume", 0) + _series(page, "chart-volume", 1)
+    assert sum(v or 0 for v in volume) == seeded.tickets
+    returns = _series(page, "chart-departments", 0)
+    assert len(returns) >= 1 and any(v > 0 for v in returns)
+    assert len(_series(page, "chart-accuracy")) == 1  # one model version: the fake
+    rows = page.locator("#departments tbody tr")
+    expect(rows.first).to_be_visible()
+    accepted = sum(
+        int(t.replace(",", "")) for t in rows.locator("td:nth-child(3)").all_inner_texts()
+    )
+    assert accepted == seeded.accepted
+    # Sorting by return count puts the largest first.
+    page.click("#departments th[data-key=returned]")
+    returned = [int(t) for t in rows.locator("td:nth-child(4)").all_inner_texts()]
+    assert returned == sorted(returned, reverse=True) and sum(returned) == seeded.returned
+    _shot(page, "supervisor")
+
+
+def test_department_view_shows_only_that_department(
+    page: Page, seeded: Seeded, errors: list[str]
+) -> None:
+    """A department token sees its own figures and its queue, not the others'."""
+    _open(page, seeded, DEPARTMENT)
+    expect(page.locator("#view-name")).to_contain_text("部门视图")
+    expect(page.locator("#department-label")).to_be_hidden()
+    expect(page.locator("#departments tbody tr")).to_have_count(1)
+    expect(page.locator("#c-tickets")).to_have_text(str(seeded.department_tickets))
+    expect(page.locator("#queue-section")).to_be_visible()
+    expect(page.locator("#queue tbody tr").first).to_be_visible()
+    _shot(page, "department")
+
+
+def test_agent_panel_highlights_the_evidence(page: Page, seeded: Seeded, errors: list[str]) -> None:
+    """A suggestion shows the ranked departments and marks its evidence in the masked text."""
+    page.goto(seeded.url + "/")
+    page.fill("#token", AGENT)
+    page.click("#controls button[type=submit]")
+    page.fill("#s-title", "噪音扰民")
+    page.fill("#s-body", "小区旁边工地夜间施工噪音扰民，电话13812345678")
+    page.click("#suggest-form button")
+    expect(page.locator("#s-top li").first).to_be_visible()
+    expect(page.locator("#s-masked-body mark").first).to_be_visible()
+    assert "13812345678" not in page.inner_text("#s-masked-body")
+    _shot(page, "agent")
+    # The agent may not read statistics: the page says so instead of failing silently.
+    expect(page.locator("#status")).to_contain_text("403")
+    errors.clear()  # the browser logs the refused statistics requests as errors
+
+
+def test_tables_export_as_csv_and_xlsx(
+    page: Page, seeded: Seeded, errors: list[str], tmp_path: Path
+) -> None:
+    """The export buttons download files that open, with the table's Chinese headers."""
+    _open(page, seeded, SUPERVISOR)
+    section = page.locator(".exports[data-table=departments]")
+    with page.expect_download() as info:
+        section.locator("button[data-format=csv]").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.suffix == ".csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    assert rows[0][:3] == ["部门代码", "部门", "工单数"]
+    assert sum(int(r[3]) for r in rows[1:]) == seeded.accepted
+    with page.expect_download() as info:
+        section.locator("button[data-format=xlsx]").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]][:3] == ["部门代码", "部门", "工单数"]
+    assert sheet.max_row == len(rows)
+    _shot(page, "export")

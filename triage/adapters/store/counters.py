@@ -1,0 +1,406 @@
+"""The statistics counters in MongoDB: ``daily_counters`` kept at write time, exactly once.
+
+Each write that changes a ticket, an event or a dead letter adds its increments
+(triage.core.counters) with one ``$inc`` upsert per counter document, guarded by an operation
+id: the filter ``{_id, ops: {$ne: op}}`` matches only if the document has not seen ``op``, the
+update pushes ``op`` (the last ``OPS_KEPT`` are kept), and a second application of ``op``
+fails as a duplicate key and changes nothing. So re-applying an operation is always safe, and
+a crash between the document write and the counter write is repaired by re-applying:
+
+- tickets and dead letters: a batch gets an operation id and a journal entry
+  (``counter_journal``: the ids it writes) before it is written; each new document carries
+  ``stats_op``. The entry is deleted once the counters are written. A replayed batch meets
+  its tickets as duplicates; if their ``stats_op`` still has a journal entry, that operation
+  is re-applied from the documents written under it (their state as first inserted).
+  Entries older than ``STALE_S`` are re-applied at start, whatever the replays.
+- events: the operation id is the event id. The event record is written after the counters,
+  and the outcome handler's repair path (an event in the ticket's timeline without a record)
+  re-applies them before writing the record.
+
+A content change of a stored ticket (a new decision) is counted under the decision id; a crash
+between that update and its counters is not repaired (``triage stats rebuild`` is).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from triage.adapters.store.counter_cache import CounterCache
+from triage.core import counters as c
+from triage.core.errors import StoreError, StoreUnavailableError
+
+__all__ = [
+    "COUNTERS",
+    "JOURNAL",
+    "MongoCounters",
+    "RebuildResult",
+    "counter_documents",
+]
+
+Doc = dict[str, Any]
+COUNTERS = "daily_counters"
+JOURNAL = "counter_journal"
+# Operations remembered per counter document: enough for a replay after a restart to find its
+# own; a document sees one operation per batch or event that touches its day and department.
+OPS_KEPT = 50
+STALE_S = 120
+_DUPLICATE_KEY = 11000
+# The fields of a ticket that its counters depend on (never its text).
+STATE_FIELDS = {
+    f: 1
+    for f in (
+        "received_day",
+        "received_at",
+        "reassigned_at",
+        "status",
+        "department",
+        "channel",
+        "district",
+        "label",
+        "auto_routed",
+        "first_department",
+        "first_model_version",
+        "decisions.model_version",
+        "decisions.department",
+        "decisions.district",
+        "decisions.label",
+        "decisions.kind",
+        "decisions.decision_id",
+        "decisions.at",
+        "status_history.status",
+        "stats_op",
+    )
+}
+_CHUNK = 2_000
+GENERATION = "generation"
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    tickets: int
+    events: int
+    deadletters: int
+    documents: int
+    seconds: float
+
+
+def counter_documents(
+    counts: c.Increments, lasts: Mapping[str, Mapping[str, datetime]]
+) -> list[Doc]:
+    """Counter documents as stored, from increments and last-decision times."""
+    docs: dict[str, Doc] = {}
+    now = datetime.now(UTC)
+    for doc_id, fields in [*counts.items(), *lasts.items()]:
+        doc = docs.setdefault(doc_id, {"_id": doc_id, **c.counter_meta(doc_id), "updated_at": now})
+        for path, value in fields.items():
+            head, _, sub = path.partition(".")
+            if sub:
+                doc.setdefault(head, {})[sub] = value
+            else:
+                doc[head] = value
+    return list(docs.values())
+
+
+class MongoCounters:
+    """Writes, repairs and rebuilds the counters of one database."""
+
+    def __init__(self, db: AsyncDatabase[Doc], *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.db = db
+        self.counters: AsyncCollection[Doc] = db[COUNTERS]
+        self.journal: AsyncCollection[Doc] = db[JOURNAL]
+        self.cache = CounterCache(self.counters, generation=GENERATION)
+
+    async def ensure_indexes(self) -> None:
+        await self.counters.create_indexes(
+            [IndexModel([("day", ASCENDING)]), IndexModel([("updated_at", ASCENDING)])]
+        )
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def begin(self, collection: str, ids: Sequence[str]) -> str | None:
+        """Journal an operation about to write ``ids``; None when counting is off."""
+        if not self.enabled or not ids:
+            return None
+        op = uuid.uuid4().hex
+        entry = {"_id": op, "collection": collection, "ids": list(ids), "at": datetime.now(UTC)}
+        await self.journal.insert_one(entry)
+        return op
+
+    async def apply(
+        self,
+        op: str,
+        counts: c.Increments,
+        lasts: Mapping[str, Mapping[str, datetime]] | None = None,
+    ) -> None:
+        """Add ``counts`` under operation ``op``: documents that saw ``op`` stay as they are."""
+        requests: list[UpdateOne] = []
+        for doc_id, fields in counts.items():
+            requests.append(
+                UpdateOne(
+                    {"_id": doc_id, "ops": {"$ne": op}},
+                    {
+                        "$inc": dict(fields),
+                        "$push": {"ops": {"$each": [op], "$slice": -OPS_KEPT}},
+                        "$setOnInsert": c.counter_meta(doc_id),
+                        "$currentDate": {"updated_at": True},
+                    },
+                    upsert=True,
+                )
+            )
+        for doc_id, times in (lasts or {}).items():
+            requests.append(
+                UpdateOne(
+                    {"_id": doc_id},
+                    {
+                        "$max": dict(times),
+                        "$setOnInsert": c.counter_meta(doc_id),
+                        "$currentDate": {"updated_at": True},
+                    },
+                    upsert=True,
+                )
+            )
+        if not requests:
+            return
+        try:
+            await self.counters.bulk_write(requests, ordered=False)
+        except BulkWriteError as exc:
+            # A duplicate key is a document that already counted this operation.
+            errors = [e for e in exc.details.get("writeErrors", []) if e["code"] != _DUPLICATE_KEY]
+            if errors or exc.details.get("writeConcernErrors"):
+                raise StoreError(f"counter write failed: {errors[:3]}") from exc
+
+    async def finish(self, op: str | None) -> None:
+        if op is not None:
+            await self.journal.delete_one({"_id": op})
+
+    async def count_inserted(self, op: str | None, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Counters for tickets just inserted under ``op``, then close the operation."""
+        if op is None:
+            return
+        await self.apply(op, *_ticket_counts(docs))
+        await self.finish(op)
+
+    async def before_update(self, tickets: AsyncCollection[Doc], ids: Sequence[str]) -> list[Doc]:
+        """Tickets about to be updated as they are now; unfinished operations that wrote them
+        (a crash before their counters) are completed first."""
+        if not self.enabled or not ids:
+            return []
+        docs: list[Doc] = await tickets.find(
+            {"_id": {"$in": list(ids)}}, projection=STATE_FIELDS
+        ).to_list()
+        await self.recover(tickets, {str(d["stats_op"]) for d in docs if d.get("stats_op")})
+        return docs
+
+    async def count_redecided(
+        self, old_docs: Sequence[Doc], updates: Sequence[tuple[Doc, Doc]]
+    ) -> None:
+        """Counters for tickets that took a new decision (their content changed)."""
+        if not self.enabled:
+            return
+        by_id = {d["_id"]: d for d in old_docs}
+        for filter_, update in updates:
+            old = by_id.get(filter_["_id"])
+            decision = update["$push"]["decisions"]
+            if old is None or any(
+                d.get("decision_id") == decision["decision_id"] for d in old.get("decisions", [])
+            ):
+                continue
+            new = {**old, **update["$set"], "decisions": [*old.get("decisions", []), decision]}
+            await self.apply(
+                f"d:{decision['decision_id']}", c.ticket_delta(old, new), c.last_decisions(new)
+            )
+
+    async def count_event(
+        self,
+        record: Mapping[str, Any],
+        ticket: Mapping[str, Any],
+        *,
+        from_status: str | None,
+        from_department: str | None,
+        to_status: str | None,
+        to_department: str | None,
+    ) -> None:
+        if not self.enabled:
+            return
+        counts = c.event_increments(
+            record,
+            ticket,
+            from_status=from_status,
+            from_department=from_department,
+            to_status=to_status,
+            to_department=to_department,
+        )
+        await self.apply(f"e:{record['event_id']}", counts)
+
+    async def write_deadletters(
+        self, collection: AsyncCollection[Doc], docs: Sequence[Doc]
+    ) -> None:
+        """Insert dead-letter records unless already there (keyed by position); count the new."""
+        op = await self.begin("deadletters", [d["_id"] for d in docs])
+        requests = [
+            UpdateOne(
+                {"_id": d["_id"]},
+                {"$setOnInsert": {k: v for k, v in {**d, "stats_op": op}.items() if k != "_id"}},
+                upsert=True,
+            )
+            for d in docs
+        ]
+        inserted: list[int] = []
+        try:
+            result = await collection.bulk_write(requests, ordered=False)
+            inserted = sorted(result.upserted_ids or {})
+        except BulkWriteError as exc:
+            errors = [e for e in exc.details.get("writeErrors", []) if e["code"] != _DUPLICATE_KEY]
+            if errors or exc.details.get("writeConcernErrors"):
+                raise StoreError(f"bulk write failed: {errors[:3]}") from exc
+            inserted = sorted(u["index"] for u in exc.details.get("upserted", []))
+        if op is None:
+            return
+        if len(inserted) < len(docs):
+            known = {docs[i]["_id"] for i in inserted}
+            again = [d["_id"] for d in docs if d["_id"] not in known]
+            stored = await collection.find(
+                {"_id": {"$in": again}}, projection={"stats_op": 1}
+            ).to_list()
+            ops = {str(d["stats_op"]) for d in stored if d.get("stats_op")}
+            await self.recover(self.db["tickets"], ops)
+        await self.apply(op, _deadletter_counts(docs[i] for i in inserted))
+        await self.finish(op)
+
+    # --- repair ----------------------------------------------------------------------------
+
+    async def recover(self, tickets: AsyncCollection[Doc], ops: set[str]) -> int:
+        """Re-apply unfinished operations among ``ops`` (those still journaled)."""
+        if not ops:
+            return 0
+        entries = await self.journal.find({"_id": {"$in": sorted(ops)}}).to_list()
+        for entry in entries:
+            await self._recover(tickets, entry)
+        return len(entries)
+
+    async def recover_stale(self, tickets: AsyncCollection[Doc]) -> int:
+        """Re-apply operations left unfinished (a crashed writer) more than STALE_S ago."""
+        if not self.enabled:
+            return 0
+        before = datetime.now(UTC) - timedelta(seconds=STALE_S)
+        entries = await self.journal.find({"at": {"$lt": before}}).to_list()
+        for entry in entries:
+            await self._recover(tickets, entry)
+        return len(entries)
+
+    async def _recover(self, tickets: AsyncCollection[Doc], entry: Doc) -> None:
+        op = str(entry["_id"])
+        ids = entry.get("ids", [])
+        if entry.get("collection") == "deadletters":
+            docs = (
+                await self.db["deadletters"].find({"_id": {"$in": ids}, "stats_op": op}).to_list()
+            )
+            await self.apply(op, _deadletter_counts(docs))
+        else:
+            docs = await tickets.find(
+                {"_id": {"$in": ids}, "stats_op": op}, projection=STATE_FIELDS
+            ).to_list()
+            await self.apply(op, *_ticket_counts([c.insert_time_doc(d) for d in docs]))
+        await self.finish(op)
+
+    # --- rebuild ---------------------------------------------------------------------------
+
+    async def tally(self, day_from: date | None = None) -> tuple[c.Tally, tuple[int, int, int]]:
+        """Every counter recomputed from ``tickets``, ``events`` and ``deadletters``."""
+        tally = c.Tally()
+        day = day_from.isoformat() if day_from else None
+        ticket_filter: Doc = {"received_day": {"$gte": day}} if day else {}
+        n_tickets = n_events = n_dead = 0
+        async for doc in self.db["tickets"].find(ticket_filter, projection=STATE_FIELDS):
+            tally.ticket(doc)
+            n_tickets += 1
+        event_filter: Doc = {}
+        if day_from:
+            midnight = datetime.combine(day_from, datetime.min.time(), c.LOCAL_TZ)
+            event_filter = {"at": {"$gte": midnight.astimezone(UTC)}}
+        fields = {"type": 1, "department": 1, "at": 1, "reason": 1, "ticket_id": 1}
+        chunk: list[Doc] = []
+        async for record in self.db["events"].find(event_filter, projection=fields):
+            chunk.append(record)
+            n_events += 1
+            if len(chunk) >= _CHUNK:
+                await self._tally_events(tally, chunk)
+                chunk = []
+        await self._tally_events(tally, chunk)
+        dead_filter: Doc = {"day": {"$gte": day}} if day else {}
+        async for dead in self.db["deadletters"].find(
+            dead_filter, projection={"day": 1, "reason_kind": 1}
+        ):
+            if dead.get("day"):
+                tally.deadletter(dead["day"], dead.get("reason_kind"))
+                n_dead += 1
+        return tally, (n_tickets, n_events, n_dead)
+
+    async def _tally_events(self, tally: c.Tally, records: list[Doc]) -> None:
+        ids = sorted({r["ticket_id"] for r in records if r.get("type") in ("accept", "resolve")})
+        received: dict[str, datetime] = {}
+        if ids:
+            rows = self.db["tickets"].find({"_id": {"$in": ids}}, projection={"received_at": 1})
+            received = {r["_id"]: r["received_at"] async for r in rows if r.get("received_at")}
+        for record in records:
+            tally.event(record, received.get(record.get("ticket_id", "")))
+
+    async def rebuild(self, day_from: date | None = None) -> RebuildResult:
+        """Replace the counters of ``day_from`` onwards (all when None) by a recount."""
+        start = time.perf_counter()
+        try:
+            tally, (n_tickets, n_events, n_dead) = await self.tally(day_from)
+            docs = counter_documents(tally.result(), tally.lasts)
+            await self.counters.delete_many(
+                {"day": {"$gte": day_from.isoformat()}} if day_from else {}
+            )
+            for i in range(0, len(docs), _CHUNK):
+                await self.counters.insert_many(docs[i : i + _CHUNK], ordered=False)
+            # Readers holding a copy of the counters reload it whole.
+            await self.counters.replace_one(
+                {"_id": GENERATION},
+                {"kind": "meta", "value": uuid.uuid4().hex, "updated_at": datetime.now(UTC)},
+                upsert=True,
+            )
+            await self.journal.delete_many({})
+        except PyMongoError as exc:
+            raise StoreUnavailableError(f"MongoDB error: {type(exc).__name__}") from exc
+        return RebuildResult(
+            n_tickets, n_events, n_dead, len(docs), round(time.perf_counter() - start, 3)
+        )
+
+    async def stored(self) -> c.Increments:
+        """The counters as stored, as increments (to compare with a tally)."""
+        return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
+
+
+def _ticket_counts(
+    docs: Sequence[Mapping[str, Any]],
+) -> tuple[c.Increments, dict[str, dict[str, datetime]]]:
+    counts = c.merge(c.state_increments(d) for d in docs)
+    lasts: dict[str, dict[str, datetime]] = {}
+    for doc in docs:
+        for doc_id, times in c.last_decisions(doc).items():
+            mine = lasts.setdefault(doc_id, {})
+            for field, at in times.items():
+                mine[field] = max(mine.get(field, at), at)
+    return counts, lasts
+
+
+def _deadletter_counts(docs: Any) -> c.Increments:
+    return c.merge(
+        c.deadletter_increments(d["day"], d.get("reason_kind") or "unknown")
+        for d in docs
+        if d.get("day")
+    )
