@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit import stats_pipelines as ref
 from triage.adapters.store import TicketRecord, first_department, new_document, ticket_update
 from triage.core import stats
 from triage.core.aggregation import UnsupportedAggregation, run_pipeline
@@ -91,11 +92,11 @@ def run(docs: list[Doc], pipeline: list[Doc]) -> list[Doc]:
 def summary(q: StatsQuery) -> Doc:
     return stats.shape_summary(
         q,
-        tickets=run(TICKETS, stats.summary_pipeline(q)),
-        events=run(EVENTS, stats.event_count_pipeline(q)),
-        reasons=run(EVENTS, stats.return_reason_pipeline(q)),
-        deadletters=run(DEAD, stats.deadletter_pipeline(q)),
-        models=run(TICKETS, stats.model_pipeline(q)),
+        tickets=run(TICKETS, ref.summary_pipeline(q)),
+        events=run(EVENTS, ref.event_count_pipeline(q)),
+        reasons=run(EVENTS, ref.return_reason_pipeline(q)),
+        deadletters=run(DEAD, ref.deadletter_pipeline(q)),
+        models=run(TICKETS, ref.model_pipeline(q)),
         active_model="m2",
     )
 
@@ -140,8 +141,8 @@ def test_daily_fills_empty_days_and_splits_auto_and_review() -> None:
     q = StatsQuery(date(2026, 11, 18), date(2026, 11, 21))
     d = stats.shape_daily(
         q,
-        tickets=run(TICKETS, stats.daily_pipeline(q)),
-        deadletters=run(DEAD, stats.deadletter_pipeline(q)),
+        tickets=run(TICKETS, ref.daily_pipeline(q)),
+        deadletters=run(DEAD, ref.deadletter_pipeline(q)),
     )
     assert [r["day"] for r in d["days"]] == ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"]
     assert d["days"][0] == {
@@ -163,15 +164,15 @@ def test_daily_fills_empty_days_and_splits_auto_and_review() -> None:
 def test_departments_return_rate_hours_and_reasons() -> None:
     """Per department: events, return rate, median/p90 hours from receipt, top reasons."""
     q = StatsQuery()
-    firsts = run(EVENTS, stats.first_event_pipeline(q))
+    firsts = run(EVENTS, ref.first_event_pipeline(q))
     ids = sorted({r["_id"]["ticket"] for r in firsts})
-    received = {r["_id"]: r["received_at"] for r in run(TICKETS, stats.received_at_pipeline(ids))}
+    received = {r["_id"]: r["received_at"] for r in run(TICKETS, ref.received_at_pipeline(ids))}
     d = stats.shape_departments(
         q,
-        tickets=run(TICKETS, stats.summary_pipeline(q)),
-        events=run(EVENTS, stats.event_count_pipeline(q)),
-        reasons=run(EVENTS, stats.return_reason_pipeline(q)),
-        hours=stats.hours_between(firsts, received),
+        tickets=run(TICKETS, ref.summary_pipeline(q)),
+        events=run(EVENTS, ref.event_count_pipeline(q)),
+        reasons=run(EVENTS, ref.return_reason_pipeline(q)),
+        hours=ref.hours_between(firsts, received),
         names={"fs-zjj": "住建局"},
     )
     zjj, hbj = d["departments"]
@@ -188,7 +189,7 @@ def test_departments_return_rate_hours_and_reasons() -> None:
 def test_accuracy_compares_first_and_final_department_of_settled_tickets() -> None:
     """Only accepted/resolved tickets count; reviewed ones use the model's top suggestion."""
     q = StatsQuery()
-    a = stats.shape_accuracy(q, run(TICKETS, stats.accuracy_pipeline(q)))
+    a = stats.shape_accuracy(q, run(TICKETS, ref.accuracy_pipeline(q)))
     assert (a["tickets"], a["correct"], a["accuracy"]) == (3, 2, round(2 / 3, 4))
     assert a["auto_routed"] == {"tickets": 2, "correct": 2, "accuracy": 1.0}
     assert a["reviewed"] == {"tickets": 1, "correct": 0, "accuracy": 0.0}
@@ -219,24 +220,24 @@ def test_every_pipeline_uses_portable_stages_only() -> None:
     """No pipeline needs more than $match/$group/$sort/$project/$unwind/$count."""
     q = StatsQuery(date(2026, 1, 1), date(2026, 1, 31), "fs-zjj")
     pipelines = [
-        stats.summary_pipeline(q),
-        stats.daily_pipeline(q),
-        stats.model_pipeline(q),
-        stats.deadletter_pipeline(q),
-        stats.event_count_pipeline(q),
-        stats.return_reason_pipeline(q),
-        stats.first_event_pipeline(q),
-        stats.received_at_pipeline(["x"]),
-        stats.accuracy_pipeline(q),
+        ref.summary_pipeline(q),
+        ref.daily_pipeline(q),
+        ref.model_pipeline(q),
+        ref.deadletter_pipeline(q),
+        ref.event_count_pipeline(q),
+        ref.return_reason_pipeline(q),
+        ref.first_event_pipeline(q),
+        ref.received_at_pipeline(["x"]),
+        ref.accuracy_pipeline(q),
     ]
     for pipeline in pipelines:
         for stage in pipeline:
             (name,) = stage
-            assert name in stats.PORTABLE_STAGES
+            assert name in ref.PORTABLE_STAGES
             if name == "$group":
                 for field, acc in stage[name].items():
                     if field != "_id":
-                        assert set(acc) <= stats.PORTABLE_ACCUMULATORS
+                        assert set(acc) <= ref.PORTABLE_ACCUMULATORS
 
 
 def test_evaluator_refuses_operators_outside_the_subset() -> None:

@@ -1,10 +1,7 @@
-"""Statistics on how tickets were handled: aggregation pipelines as plain data, and the shaping
-of their results into the figures the supervisors read. Pure: the store runs the pipelines.
-
-Only stages and accumulators that MongoDB and its compatible servers all support are used
-(``PORTABLE_STAGES``, ``PORTABLE_ACCUMULATORS``); anything needing date arithmetic relies on
-fields stored at write time (``received_day``, ``auto_routed``, ``first_department``) or is
-computed here from short projected lists (percentiles of hours to accept and resolve).
+"""Statistics on how tickets were handled: the query (day range, department) and the shaping
+of grouped rows into the figures the supervisors read. Pure. The rows come from the daily
+counters kept at write time (``triage.core.counter_stats``), never from the tickets and
+events themselves.
 
 Two clocks, on purpose: ticket figures (volumes, backlog, auto-route rate, accuracy) count
 tickets *received* in the day range; event figures (accepts, returns, resolves, hours) count
@@ -28,34 +25,21 @@ __all__ = [
     "FINAL_STATUSES",
     "LOCAL_TZ",
     "MAX_RANGE_DAYS",
-    "PORTABLE_ACCUMULATORS",
-    "PORTABLE_STAGES",
     "STATUSES",
     "StatsQuery",
     "StatsQueryError",
-    "accuracy_pipeline",
-    "daily_pipeline",
-    "deadletter_pipeline",
-    "event_count_pipeline",
-    "first_event_pipeline",
-    "model_pipeline",
     "percentile",
     "reason_kind",
-    "received_at_pipeline",
-    "return_reason_pipeline",
     "shape_accuracy",
     "shape_daily",
     "shape_departments",
     "shape_summary",
-    "summary_pipeline",
 ]
 
 Doc = dict[str, Any]
 Pipeline = list[Doc]
 
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-PORTABLE_STAGES = frozenset({"$match", "$group", "$sort", "$project", "$unwind", "$count"})
-PORTABLE_ACCUMULATORS = frozenset({"$sum", "$min", "$max", "$first"})
 STATUSES = ("review", "routed", "accepted", "returned", "resolved", "reassigned")
 EVENT_TYPES = ("accept", "return", "resolve", "reassign")
 # Waiting for a hotline agent: never routed, or sent back by a department.
@@ -134,94 +118,6 @@ def reason_kind(reason: str) -> str:
     """A dead-letter reason without its details (positions, lengths, paths): a short set."""
     head = reason.split(":", 1)[0].split(" - ", 1)[0].strip()
     return head or "unknown"
-
-
-# --- pipelines ------------------------------------------------------------------------------
-
-
-def summary_pipeline(q: StatsQuery) -> Pipeline:
-    """Ticket counts by every dimension at once; the marginals are summed in Python."""
-    key = {
-        "status": "$status",
-        "channel": "$channel",
-        "district": "$district",
-        "label": "$label",
-        "department": "$department",
-        "auto": "$auto_routed",
-    }
-    return [{"$match": q.ticket_match()}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
-
-
-def daily_pipeline(q: StatsQuery) -> Pipeline:
-    return [
-        {"$match": q.ticket_match()},
-        {"$group": {"_id": {"day": "$received_day", "auto": "$auto_routed"}, "n": {"$sum": 1}}},
-    ]
-
-
-def model_pipeline(q: StatsQuery) -> Pipeline:
-    """Decisions per model version, with the last time each version decided."""
-    return [
-        {"$match": q.ticket_match()},
-        {"$unwind": "$decisions"},
-        {
-            "$group": {
-                "_id": "$decisions.model_version",
-                "n": {"$sum": 1},
-                "last_at": {"$max": "$decisions.at"},
-            }
-        },
-    ]
-
-
-def deadletter_pipeline(q: StatsQuery) -> Pipeline:
-    """Dead letters by reason kind and local day; they belong to no department."""
-    return [
-        {"$match": q.time_match("at")},
-        {"$group": {"_id": {"kind": "$reason_kind", "day": "$day"}, "n": {"$sum": 1}}},
-    ]
-
-
-def event_count_pipeline(q: StatsQuery) -> Pipeline:
-    return [
-        {"$match": q.event_match(EVENT_TYPES)},
-        {"$group": {"_id": {"type": "$type", "department": "$department"}, "n": {"$sum": 1}}},
-    ]
-
-
-def return_reason_pipeline(q: StatsQuery) -> Pipeline:
-    return [
-        {"$match": q.event_match(["return"])},
-        {"$group": {"_id": {"department": "$department", "reason": "$reason"}, "n": {"$sum": 1}}},
-    ]
-
-
-def first_event_pipeline(q: StatsQuery) -> Pipeline:
-    """The first accept and first resolve of each ticket by each department."""
-    key = {"type": "$type", "ticket": "$ticket_id", "department": "$department"}
-    return [
-        {"$match": q.event_match(["accept", "resolve"])},
-        {"$group": {"_id": key, "at": {"$min": "$at"}}},
-    ]
-
-
-def received_at_pipeline(ticket_ids: Sequence[str]) -> Pipeline:
-    return [
-        {"$match": {"_id": {"$in": list(ticket_ids)}}},
-        {"$project": {"_id": 1, "received_at": 1}},
-    ]
-
-
-def accuracy_pipeline(q: StatsQuery) -> Pipeline:
-    """Settled tickets by first routed department, final department and how they were routed."""
-    key = {
-        "first": "$first_department",
-        "final": "$department",
-        "auto": "$auto_routed",
-        "model": "$first_model_version",
-    }
-    match = {**q.ticket_match(), "status": {"$in": list(FINAL_STATUSES)}}
-    return [{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
 
 
 # --- shaping --------------------------------------------------------------------------------
@@ -372,22 +268,6 @@ def shape_daily(q: StatsQuery, *, tickets: Iterable[Doc], deadletters: Iterable[
             )
             day += timedelta(days=1)
     return {"range": q.to_json(), "days": days}
-
-
-def hours_between(
-    first_events: Iterable[Doc], received: Mapping[str, datetime]
-) -> dict[str, dict[str | None, list[float]]]:
-    """Hours from receipt to the first accept / resolve, per event type and department."""
-    out: dict[str, dict[str | None, list[float]]] = {"accept": {}, "resolve": {}}
-    for row in first_events:
-        key = row["_id"]
-        start = received.get(key.get("ticket"))
-        at = row.get("at")
-        if start is None or not isinstance(at, datetime) or key.get("type") not in out:
-            continue
-        hours = (at - start).total_seconds() / 3600
-        out[key["type"]].setdefault(key.get("department"), []).append(hours)
-    return out
 
 
 def shape_departments(
