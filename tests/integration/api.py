@@ -38,6 +38,7 @@ TOKENS = {
     "trainer": "trainer-token-0000000001",
     "housing": "dept-housing-token-00001",
     "transport": "dept-transport-token-001",
+    "environment": "dept-environment-token-1",
 }
 PRINCIPALS = {
     TOKENS["agent"]: Principal("agent"),
@@ -45,6 +46,7 @@ PRINCIPALS = {
     TOKENS["trainer"]: Principal("trainer"),
     TOKENS["housing"]: Principal("department", "city-housing"),
     TOKENS["transport"]: Principal("department", "city-transport"),
+    TOKENS["environment"]: Principal("department", "city-environment"),
 }
 VERSIONS = ("v1", "v2", "v3")
 

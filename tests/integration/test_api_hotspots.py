@@ -109,9 +109,24 @@ async def test_suggest_names_similar_tickets_and_the_hotspot(hot_api: Api) -> No
     assert unrelated.body["hotspot"] is None or unrelated.body["hotspot"]["tickets"] < 2
 
 
+async def test_a_department_reads_only_the_hot_spots_that_reached_it(hot_api: Api) -> None:
+    """A department token lists and opens the hot spots routed to it, and no others."""
+    [spot] = (await hot_api.client.call("GET", "/v1/hotspots", "supervisor")).body["hotspots"]
+    assert "city-environment" in spot["departments"]
+    path = f"/v1/hotspots/{spot['hotspot_id']}"
+    own = await hot_api.client.call("GET", "/v1/hotspots", "environment")
+    assert own.status == 200 and own.body["department"] == "city-environment"
+    assert [s["hotspot_id"] for s in own.body["hotspots"]] == [spot["hotspot_id"]]
+    assert (await hot_api.client.call("GET", path, "environment")).status == 200
+    other = await hot_api.client.call("GET", "/v1/hotspots", "housing")
+    assert other.status == 200 and other.body["hotspots"] == []
+    assert (await hot_api.client.call("GET", path, "housing")).status == 403
+    asks = await hot_api.client.call("GET", "/v1/hotspots?department=city-environment", "housing")
+    assert asks.status == 403
+
+
 async def test_refusals(hot_api: Api) -> None:
-    """Departments may not read hot spots; bad parameters get 422 and unknown ids 404."""
-    assert (await hot_api.client.call("GET", "/v1/hotspots", "housing")).status == 403
+    """Bad parameters get 422, unknown ids 404, no token 401."""
     assert (await hot_api.client.call("GET", "/v1/hotspots")).status == 401
     for query, field in [
         ("from=2026-13-01", "from"),

@@ -1,8 +1,9 @@
 """``GET /v1/hotspots`` ranked by heat and ``GET /v1/hotspots/{id}`` with its members.
 
-Roles as for the statistics (supervisor, trainer), plus agents, who see the same problem
-arriving on their phones. The list reads only the `hotspots` collection, through its heat
-index; a hot spot's page looks its members up by primary key, the first ``MEMBERS_SHOWN``.
+Roles as for the statistics (supervisor, trainer, and a department for the hot spots that
+reached it), plus agents, who see the same problem arriving on their phones. The list reads
+only the `hotspots` collection, through its heat index; a hot spot's page looks its members
+up by primary key, the first ``MEMBERS_SHOWN``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from aiohttp import web
 
 from triage.adapters.store import HotspotQuery
 from triage.core.hotspots import Match
-from triage.service.api.auth import requires
+from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError, json_response
 from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, REGISTRY
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "similar_for"]
 
-READERS = ("supervisor", "trainer", "agent")
+READERS = ("supervisor", "trainer", "agent", "department")
 PARAMETERS = frozenset({"from", "to", "department", "limit"})
 MEMBERS_SHOWN = 200
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -54,6 +55,12 @@ def parse_query(request: web.Request) -> HotspotQuery:
     if first is not None and last is not None and first > last:
         raise ApiError(422, f"from={first} is after to={last}", field="from")
     department = params.get("department") or None
+    principal = request[PRINCIPAL]
+    if principal.role == "department":
+        # A department reads the hot spots that reached it, only.
+        if department is not None and department != principal.department:
+            raise ApiError(403, f"a department token reads only {principal.department!r}")
+        department = principal.department
     if (
         department is not None
         and department != "review"
@@ -110,6 +117,11 @@ async def get_hotspot(request: web.Request) -> web.Response:
     doc = await store.get(hotspot_id)
     if doc is None:
         raise ApiError(404, f"no hot spot {hotspot_id!r}")
+    principal = request[PRINCIPAL]
+    if principal.role == "department" and principal.department not in doc.get(
+        "department_counts", {}
+    ):
+        raise ApiError(403, f"hot spot {hotspot_id!r} never reached {principal.department!r}")
     members: list[str] = list(doc.get("members", []))
     shown = members[-MEMBERS_SHOWN:]
     found = await store.tickets(shown)
@@ -196,7 +208,7 @@ def _param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 def _get(summary: str, schema: str, parameters: list[dict[str, Any]], *codes: int) -> Any:
     reasons = {
         401: "No or unknown bearer token.",
-        403: "The role may not read hot spots.",
+        403: "The role may not read hot spots, or a department asks for another's.",
         404: "No such hot spot.",
         422: "A bad date, department or limit.",
         503: "The store is unreachable.",
