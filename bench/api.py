@@ -111,7 +111,9 @@ def trickle(env: dict[str, str], lines: list[bytes], work: Path) -> subprocess.P
     path = work / "trickle.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
     argv = [sys.executable, "-m", "triage", "replay", str(path), "--rate", "20"]
-    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=work
+    )
 
 
 async def wait_ready(
@@ -178,7 +180,10 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             ).encode()
         )
     log = (work / "serve.log").open("wb")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    # In the run folder: `python -m` puts the working folder first on sys.path.
+    proc = subprocess.Popen(  # noqa: ASYNC220
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work
+    )
     flow: subprocess.Popen[bytes] | None = None
     try:
         connector = aiohttp.TCPConnector(limit=512)

@@ -157,35 +157,10 @@ def pipeline_lines(copies: int) -> list[bytes]:
 
 def run_service(env: dict[str, str], n: int, log: Path) -> dict[str, float]:
     """Start `python -m triage serve`, time first consume to the commit of the n-th ticket."""
-    import signal
-    import subprocess
-    import sys
+    from serve_timing import time_consumer
 
-    argv = [sys.executable, "-m", "triage", "serve", "--no-http"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    start = end = None
-    try:
-        deadline = time.monotonic() + 900
-        while end is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-            for line in log.read_text().splitlines():
-                event = json.loads(line) if line.startswith("{") else {}
-                at = str(event.get("timestamp"))
-                if event.get("event") == "first batch received" and start is None:
-                    start = datetime.fromisoformat(at).timestamp()
-                if event.get("event") == "batch committed" and event["consumed"] >= n:
-                    end = datetime.fromisoformat(at).timestamp()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if start is None or end is None:
-        raise SystemExit(f"the service did not finish; see {log}")
-    return {"tickets_per_s": round(n / (end - start)), "seconds": round(end - start, 2)}
+    seconds = time_consumer(env, n, log)
+    return {"tickets_per_s": round(n / seconds), "seconds": round(seconds, 2)}
 
 
 async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:

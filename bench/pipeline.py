@@ -18,11 +18,8 @@ import asyncio
 import dataclasses
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # After the environment's own packages: `triage` is whichever the environment installed;
 # the checkout supplies only the test helpers that generate tickets.
 sys.path.append(str(ROOT))
+
+from serve_timing import time_consumer  # noqa: E402
 
 from streams.batch import Analyzer  # noqa: E402
 from streams.codec import Ticket, decode_ticket  # noqa: E402
@@ -76,38 +75,18 @@ def run_service(
         "TRIAGE_TOPIC_PREFIX": PREFIX,
         "TRIAGE_MODELS_DIR": os.environ.get("TRIAGE_MODELS_DIR") or str(ROOT / "models"),
     }
-    argv = [sys.executable, "-m", "triage", "serve", "--no-http"]
-    if spec:
-        argv += ["--analyzer", spec]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    start = end = None
     peak = 0
-    deadline = time.monotonic() + 600
-    try:
-        while end is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            peak = max(
-                peak, *(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
-            )
-            for line in log.read_text().splitlines():
-                event = json.loads(line) if line.startswith("{") else {}
-                at = str(event.get("timestamp"))
-                if event.get("event") == "first batch received" and start is None:
-                    start = datetime.fromisoformat(at).timestamp()
-                if event.get("event") == "batch committed" and event["consumed"] >= n:
-                    end = datetime.fromisoformat(at).timestamp()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if start is None or end is None:
-        raise SystemExit(f"the service did not finish; see {log}")
-    return {"tickets_per_s": n / (end - start), "rss_mb": peak / 1024, "seconds": end - start}
+
+    def high_water(pid: int) -> None:
+        nonlocal peak
+        status = Path(f"/proc/{pid}/status").read_text()
+        peak = max(
+            peak, *(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:"))
+        )
+
+    extra = ("--analyzer", spec) if spec else ()
+    seconds = time_consumer(env, n, log, extra_args=extra, on_poll=high_water, timeout=600)
+    return {"tickets_per_s": n / seconds, "rss_mb": peak / 1024, "seconds": seconds}
 
 
 def tickets_consumer(bootstrap: str, group_id: str) -> AIOKafkaConsumer:

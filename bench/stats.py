@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # the checkout supplies only the test helpers that generate tickets.
 sys.path.append(str(ROOT))
 
+from serve_timing import time_consumer  # noqa: E402
+
 from streams.replay import replay  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 from tests.tickets import ticket_lines  # noqa: E402
@@ -264,36 +266,7 @@ def wait_http(port: int, proc: subprocess.Popen[bytes], within: float = 120) -> 
 
 def pipeline_run(env: dict[str, str], n: int, log: Path) -> float:
     """Tickets/s of `triage serve --no-http` from its first batch to the batch reaching n."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "triage", "serve", "--no-http"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    try:
-        start = end = None
-        deadline = time.monotonic() + 900
-        while end is None and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.3)
-            for line in log.read_text().splitlines():
-                event = json.loads(line) if line.startswith("{") else {}
-                at = str(event.get("timestamp"))
-                if event.get("event") == "first batch received" and start is None:
-                    start = datetime.fromisoformat(at).timestamp()
-                if event.get("event") == "batch committed" and event["consumed"] >= n:
-                    end = datetime.fromisoformat(at).timestamp()
-        if start is None or end is None:
-            raise SystemExit(f"the service did not finish; see {log}")
-        return n / (end - start)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return n / time_consumer(env, n, log)
 
 
 async def write_overhead(
