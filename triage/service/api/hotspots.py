@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,48 +19,30 @@ from triage.adapters.store import HotspotQuery
 from triage.core.hotspots import Match
 from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError, json_response
+from triage.service.api.query import local_day, readable_department, refuse_unknown
 from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, REGISTRY
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "similar_for"]
 
 READERS = ("supervisor", "trainer", "agent", "department")
-PARAMETERS = frozenset({"from", "to", "department", "limit"})
+PARAMETERS = ("from", "to", "department", "limit")
 MEMBERS_SHOWN = 200
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID = re.compile(r"hs-[0-9a-f]{16}")
 
 
-def _day(params: Any, name: str) -> str | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not _DAY.fullmatch(raw):
-        raise ApiError(422, f"{name}={raw!r}: expected a date as YYYY-MM-DD", field=name)
-    try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise ApiError(422, f"{name}={raw!r}: not a calendar date", field=name) from None
+def _iso_day(params: Any, name: str) -> str | None:
+    day = local_day(params, name)
+    return None if day is None else day.isoformat()
 
 
 def parse_query(request: web.Request) -> HotspotQuery:
     params = request.query
-    unknown = sorted(set(params) - PARAMETERS)
-    if unknown:
-        raise ApiError(
-            422,
-            f"unknown parameter {unknown[0]!r}; known: from, to, department, limit",
-            field=unknown[0],
-        )
-    first, last = _day(params, "from"), _day(params, "to")
+    refuse_unknown(params, PARAMETERS)
+    first, last = _iso_day(params, "from"), _iso_day(params, "to")
     if first is not None and last is not None and first > last:
         raise ApiError(422, f"from={first} is after to={last}", field="from")
-    department = params.get("department") or None
-    principal = request[PRINCIPAL]
-    if principal.role == "department":
-        # A department reads the hot spots that reached it, only.
-        if department is not None and department != principal.department:
-            raise ApiError(403, f"a department token reads only {principal.department!r}")
-        department = principal.department
+    # A department reads the hot spots that reached it, only.
+    department = readable_department(request, params.get("department") or None)
     if (
         department is not None
         and department != "review"

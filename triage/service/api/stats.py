@@ -9,9 +9,7 @@ triage.core.stats).
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
@@ -19,8 +17,9 @@ from aiohttp import web
 from triage.core import backlog_stats, counter_stats, stats_tables
 from triage.core.deadlines import Deadlines
 from triage.core.stats import StatsQuery, StatsQueryError
-from triage.service.api.auth import PRINCIPAL, requires
+from triage.service.api.auth import requires
 from triage.service.api.errors import ApiError
+from triage.service.api.query import local_day, readable_department, refuse_unknown
 from triage.service.api.stats_export import render_csv, render_xlsx
 from triage.service.api.stats_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
 from triage.service.keys import MODEL, REGISTRY, SETTINGS, STORE
@@ -30,50 +29,25 @@ __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 READERS = ("supervisor", "trainer", "department")
 COUNTERS: Final = "daily_counters"
 Parts = dict[str, list[dict[str, Any]]]
-PARAMETERS = frozenset({"from", "to", "department", "format"})
+PARAMETERS = ("from", "to", "department", "format")
 FORMATS = ("json", "csv", "xlsx")
 _TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _day(params: Mapping[str, str], name: str) -> date | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not _DAY.fullmatch(raw):
-        raise ApiError(422, f"{name}={raw!r}: expected a date as YYYY-MM-DD", field=name)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(422, f"{name}={raw!r}: not a calendar date", field=name) from None
 
 
 def parse_query(request: web.Request) -> StatsQuery:
     """The filter of a stats request; 422 naming the parameter for anything unusable."""
     params = request.query
-    unknown = sorted(set(params) - PARAMETERS)
-    if unknown:
-        raise ApiError(
-            422,
-            f"unknown parameter {unknown[0]!r}; known: from, to, department, format",
-            field=unknown[0],
-        )
+    refuse_unknown(params, PARAMETERS)
     if params.get("format", "json") not in FORMATS:
         raise ApiError(422, f"format must be one of {', '.join(FORMATS)}", field="format")
-    department = params.get("department") or None
-    principal = request[PRINCIPAL]
-    if principal.role == "department":
-        # A department reads its own figures only.
-        if department is not None and department != principal.department:
-            raise ApiError(403, f"a department token reads only {principal.department!r}")
-        department = principal.department
+    department = readable_department(request, params.get("department") or None)
     if department is not None and department not in request.app[REGISTRY]:
         raise ApiError(422, f"unknown department {department!r}", field="department")
     try:
-        return StatsQuery(_day(params, "from"), _day(params, "to"), department)
+        return StatsQuery(local_day(params, "from"), local_day(params, "to"), department)
     except StatsQueryError as exc:
         raise ApiError(422, str(exc), field=exc.field) from None
 
