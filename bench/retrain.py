@@ -7,7 +7,8 @@ Measures, on servers it starts itself (triage.adapters.stack, free ports):
                              reviewed) is the one that should handle it
   gate_passed                the candidate against the active model (`triage models compare`)
   export_s, export_rss_mb    `triage outcomes export` of 100,000 settled tickets
-  retrain_s, retrain_rss_mb  `triage train` on those 100,000 examples (5-fold CV, no repeats)
+  retrain_s, retrain_rss_mb  `triage train` on those 100,000 examples (above cv_max_examples:
+                             one fit on a validation split, training/default.toml)
 
 The round: `triage serve` decides one half of the samples (every other ticket of each label),
 departments and agents act on them over `<prefix>.events` from the samples' expected

@@ -67,16 +67,20 @@ def _repeats(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from training.pipeline import train
+    from training.report import evaluation_name
 
     try:
         cfg = TrainConfig.load(args.config)
-        steps = 4 + cfg.folds * (args.repeats + (3 if args.compare else 0))
         started = time.perf_counter()
-        with tqdm(total=steps, desc="train", unit="step", file=sys.stderr) as bar:
+        with tqdm(total=1, desc="train", unit="step", file=sys.stderr) as bar:
 
             def progress(step: str) -> None:
                 bar.set_postfix_str(step)
                 bar.update(1)
+
+            def plan(steps: int) -> None:
+                bar.total = steps
+                bar.refresh()
 
             model, metrics = train(
                 args.data,
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 compare=args.compare,
                 repeats=args.repeats,
                 progress=progress,
+                plan=plan,
                 models_dir=args.models_dir,
             )
     except (TriageError, ValueError) as exc:
@@ -96,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     cv = metrics["cv"]
     print(f"model {model.version} written to {out} in {time.perf_counter() - started:.0f} s")
     print(
-        f"  {cfg.folds}-fold CV: macro-F1 {cv['macro_f1']}  accuracy {cv['accuracy']}  "
+        f"  {evaluation_name(metrics)}: macro-F1 {cv['macro_f1']}  accuracy {cv['accuracy']}  "
         f"ECE {cv['calibration']['ece']}"
     )
     if "repeated" in cv:

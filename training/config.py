@@ -37,6 +37,9 @@ class TrainConfig:
     # evaluation
     folds: int = 5
     holdout: float = 0.1
+    # above this many examples one validation split replaces the k folds: one fit, not k + 2
+    cv_max_examples: int = 20000
+    validation_share: float = 0.1
     # thresholds
     target_precision: float = 0.95
     min_threshold_support: int = 20
@@ -65,6 +68,8 @@ class TrainConfig:
             (self.class_weight in ("balanced", "none"), "class_weight", "'balanced' or 'none'"),
             (self.folds >= 2, "folds", ">= 2"),
             (0.0 <= self.holdout < 0.5, "holdout", "0 <= holdout < 0.5"),
+            (self.cv_max_examples >= 0, "cv_max_examples", ">= 0"),
+            (0.0 < self.validation_share < 0.5, "validation_share", "0 < share < 0.5"),
             (0.5 <= self.target_precision < 1.0, "target_precision", "0.5 <= p < 1"),
             (0.0 <= self.gate_holdout < 0.5, "gate_holdout", "0 <= share < 0.5"),
             (0.0 <= self.gate_macro_f1_drop < 1.0, "gate_macro_f1_drop", "0 <= drop < 1"),

@@ -1,12 +1,14 @@
 """Fitting: features, chi-squared selection, linear models, calibration.
 
 `fit_linear` is one training run; `out_of_fold_scores` repeats it per fold so that calibration,
-thresholds and the reported scores come from tickets the model did not see.
+thresholds and the reported scores come from tickets the model did not see. Large data sets use
+one `validation_split` instead (training/pipeline.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +21,7 @@ from sklearn.svm import LinearSVC
 from training.config import TrainConfig
 from triage.core.domain import TicketText
 from triage.core.features import CharNgrams, FeatureSet, Featurizer, WordNgrams
-from triage.core.model import Calibrator, Matrix, Model
+from triage.core.model import Calibrator, Matrix
 
 Labels = npt.NDArray[np.int64]
 
@@ -77,8 +79,12 @@ def fit_linear(
         )
     if cfg.ridge_share > 0.0:
         members.append((cfg.ridge_share, RidgeClassifier(alpha=cfg.ridge_alpha, class_weight=cw)))
-    for share, clf in members:
-        clf.fit(xs, y)
+    # The two members are independent: fitted side by side (liblinear leaves the interpreter
+    # lock while it works), then added in a fixed order, so the weights are those of one after
+    # the other.
+    with ThreadPoolExecutor(len(members)) as pool:
+        fitted = list(pool.map(lambda member: member[1].fit(xs, y), members))
+    for (share, _), clf in zip(members, fitted, strict=True):
         if list(clf.classes_) != list(range(n_labels)):
             raise ValueError("every label must occur in the training data")
         spread = float(np.std(clf.decision_function(xs))) or 1.0  # one scale for both members
@@ -103,6 +109,23 @@ def out_of_fold_scores(
         x = features.transform([docs[j] for j in test])
         scores[test] = np.asarray(x @ coef.T) + intercept
     return scores
+
+
+def validation_split(
+    y: Labels, share: float, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Training and validation indexes, `share` of every label to validation (rounded, at least
+    one of a label with two or more examples, none of a label with one: it must be trained on).
+    """
+    rng = np.random.default_rng(seed)
+    train: list[npt.NDArray[np.int64]] = []
+    valid: list[npt.NDArray[np.int64]] = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n = 0 if len(members) < 2 else max(1, round(len(members) * share))
+        valid.append(members[:n])
+        train.append(members[n:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(valid))
 
 
 def fit_calibrator(scores: npt.NDArray[np.float32], y: Labels) -> Calibrator:
@@ -134,24 +157,3 @@ def cross_calibrated(
     for train, test in folds.split(scores, y):
         proba[test] = fit_calibrator(scores[train], y[train])(scores[test])
     return proba
-
-
-def fit_model(
-    docs: Sequence[TicketText],
-    y: Labels,
-    labels: Sequence[str],
-    cfg: TrainConfig,
-    oof_scores: npt.NDArray[np.float32],
-    thresholds: dict[str, float],
-    version: str,
-) -> Model:
-    features, coef, intercept = fit_linear(docs, y, len(labels), cfg)
-    return Model(
-        version=version,
-        labels=tuple(labels),
-        features=features,
-        coef=coef,
-        intercept=intercept,
-        calibrator=fit_calibrator(oof_scores, y),
-        thresholds=thresholds,
-    )

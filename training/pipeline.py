@@ -1,4 +1,9 @@
-"""The training run as steps: load, prepare, cross-validate, hold out, fit, export."""
+"""The training run as steps: load, prepare, evaluate out of sample, hold out, fit, export.
+
+Out-of-sample scores come from k-fold cross-validation (k fits, then a hold-out fit and the
+final fit) up to `cv_max_examples`, and from one validation split above it (one fit, which is
+also the final model): a year of outcomes is hundreds of thousands of examples.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,14 @@ import numpy.typing as npt
 from sklearn.model_selection import train_test_split
 
 from training.config import TrainConfig
-from training.fit import Labels, cross_calibrated, fit_linear, fit_model, out_of_fold_scores
+from training.fit import (
+    Labels,
+    cross_calibrated,
+    fit_calibrator,
+    fit_linear,
+    out_of_fold_scores,
+    validation_split,
+)
 from training.holdout import in_holdout, latest_settled
 from training.loaders import Example, load_examples
 from training.metrics import (
@@ -28,10 +40,11 @@ from training.metrics import (
     per_class_thresholds,
     reliability,
 )
-from training.report import model_card, write_metrics, write_plots
+from training.report import evaluation_name, model_card, write_metrics, write_plots
 from triage.adapters.artifact import save_model
 from triage.core.domain import TicketText
-from triage.core.model import Model, softmax
+from triage.core.features import FeatureSet
+from triage.core.model import Matrix, Model, softmax
 from triage.core.text import prepare
 
 Progress = Callable[[str], None]
@@ -90,10 +103,52 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def cross_validate(data: Dataset, cfg: TrainConfig, progress: Progress) -> tuple[Any, Any]:
-    """Out-of-fold scores and cross-calibrated probabilities for every example."""
-    scores = out_of_fold_scores(data.docs, data.y, len(data.labels), cfg, progress)
-    return scores, cross_calibrated(scores, data.y, cfg)
+Fitted = tuple[FeatureSet, Matrix, Matrix]
+
+
+@dataclass(frozen=True)
+class OutOfSample:
+    """Scores of examples by models that never trained on them, and how they were obtained."""
+
+    y: Labels
+    scores: npt.NDArray[np.float32]
+    proba: npt.NDArray[np.float64]  # cross-calibrated: no example's calibrator saw it
+    method: dict[str, Any]
+    fitted: Fitted | None = None  # the validation split's model, which is also the final one
+
+
+def uses_validation_split(n_examples: int, cfg: TrainConfig) -> bool:
+    return n_examples > cfg.cv_max_examples
+
+
+def planned_steps(n_examples: int, cfg: TrainConfig, *, repeats: int, compare: bool) -> int:
+    """How many times `train` reports progress."""
+    if uses_validation_split(n_examples, cfg):
+        return 4 + (6 if compare else 0)
+    return 4 + cfg.folds * (repeats + (3 if compare else 0))
+
+
+def out_of_sample(data: Dataset, cfg: TrainConfig, progress: Progress) -> OutOfSample:
+    """Cross-validation up to `cv_max_examples` examples, one validation split above."""
+    if not uses_validation_split(len(data.y), cfg):
+        scores = out_of_fold_scores(data.docs, data.y, len(data.labels), cfg, progress)
+        method = {"method": "cross-validation", "folds": cfg.folds, "n": len(data.y)}
+        return OutOfSample(data.y, scores, cross_calibrated(scores, data.y, cfg), method)
+    train_idx, valid = validation_split(data.y, cfg.validation_share, cfg.seed)
+    progress("fit")
+    fitted = fit_linear([data.docs[i] for i in train_idx], data.y[train_idx], len(data.labels), cfg)
+    features, coef, intercept = fitted
+    progress("validate")
+    x = features.transform([data.docs[i] for i in valid])
+    scores = (np.asarray(x @ coef.T) + intercept).astype(np.float32)
+    y = data.y[valid]
+    method = {
+        "method": "validation",
+        "share": cfg.validation_share,
+        "n": len(valid),
+        "trained_on": len(train_idx),
+    }
+    return OutOfSample(y, scores, cross_calibrated(scores, y, cfg), method, fitted)
 
 
 def repeated_cv(
@@ -158,11 +213,21 @@ def train(
     compare: bool = False,
     repeats: int = 1,
     progress: Progress = lambda _: None,
+    plan: Callable[[int], None] = lambda _: None,
     models_dir: Path | None = None,
 ) -> tuple[Model, dict[str, Any]]:
-    """Write a model folder to `out`, or to `models_dir/<version>`."""
+    """Write a model folder to `out`, or to `models_dir/<version>`.
+
+    `plan` hears, once the data is loaded, how many progress steps the run takes.
+    """
     progress("load")
     data = prepare_data(load_examples(paths), paths, cfg.gate_holdout)
+    if repeats > 1 and uses_validation_split(len(data.y), cfg):
+        raise ValueError(
+            f"--repeats needs cross-validation, and {len(data.y)} examples are above "
+            f"cv_max_examples ({cfg.cv_max_examples}), which use one validation split"
+        )
+    plan(planned_steps(len(data.y), cfg, repeats=repeats, compare=compare))
     comparison: dict[str, Any] = {}
     if compare:
         for kind in ("char", "word", "char+word"):
@@ -170,22 +235,34 @@ def train(
             def tagged(step: str, kind: str = kind) -> None:
                 progress(f"{kind} {step}")
 
-            _, proba = cross_validate(data, replace(cfg, features=kind), tagged)
-            s = classification_scores(data.y, proba, data.labels)
+            run = out_of_sample(data, replace(cfg, features=kind), tagged)
+            s = classification_scores(run.y, run.proba, data.labels)
             comparison[kind] = {"macro_f1": s["macro_f1"], "accuracy": s["accuracy"]}
-    scores, proba = cross_validate(data, cfg, progress)
-    cv = classification_scores(data.y, proba, data.labels)
-    cv["calibration"] = reliability(data.y, proba, cfg.calibration_bins)
+    oos = out_of_sample(data, cfg, progress)
+    cv = classification_scores(oos.y, oos.proba, data.labels)
+    cv["calibration"] = reliability(oos.y, oos.proba, cfg.calibration_bins)
     if repeats > 1:
-        cv["repeated"] = repeated_cv(data, cfg, scores, repeats, progress)
+        cv["repeated"] = repeated_cv(data, cfg, oos.scores, repeats, progress)
     thresholds = per_class_thresholds(
-        data.y, proba, data.labels, cfg.target_precision, cfg.min_threshold_support
+        oos.y, oos.proba, data.labels, cfg.target_precision, cfg.min_threshold_support
     )
     created = datetime.now(UTC)
     config_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()
     version = f"{cfg.features.replace('+', '')}-{created:%Y%m%d}-{data.sha256[:4]}{config_hash[:4]}"
-    progress("final fit")
-    model = fit_model(data.docs, data.y, data.labels, cfg, scores, thresholds, version)
+    fitted = oos.fitted
+    if fitted is None:
+        progress("final fit")
+        fitted = fit_linear(data.docs, data.y, len(data.labels), cfg)
+    features, coef, intercept = fitted
+    model = Model(
+        version=version,
+        labels=data.labels,
+        features=features,
+        coef=coef,
+        intercept=intercept,
+        calibrator=fit_calibrator(oos.scores, oos.y),
+        thresholds=thresholds,
+    )
     metrics: dict[str, Any] = {
         "version": version,
         "config": asdict(cfg),
@@ -198,9 +275,11 @@ def train(
             "label_counts": dict(Counter(data.labels[i] for i in data.y)),
         },
         "vocabulary": model.features.size,
+        # Out-of-sample scores; `evaluation` says whether they come from k folds or a split.
+        "evaluation": oos.method,
         "cv": cv,
-        "holdout": holdout_scores(data, cfg, model, progress),
-        "coverage": coverage(data.y, proba, data.labels, thresholds),
+        "holdout": holdout_scores(data, cfg, model, progress) if oos.fitted is None else None,
+        "coverage": coverage(oos.y, oos.proba, data.labels, thresholds),
         "comparison": comparison,
     }
     manifest = {
@@ -216,6 +295,7 @@ def train(
         },
         "target_precision": cfg.target_precision,
         "metrics": {
+            "evaluation": evaluation_name(metrics),
             "cv_macro_f1": cv["macro_f1"],
             "cv_accuracy": cv["accuracy"],
             "ece": cv["calibration"]["ece"],

@@ -50,7 +50,7 @@ def write_plots(folder: Path, metrics: Mapping[str, Any], labels: Sequence[str])
             )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix, {metrics['config']['folds']}-fold cross-validation")
+    ax.set_title(f"Confusion matrix, {evaluation_name(metrics, short=True)}")
     fig.tight_layout()
     fig.savefig(folder / "confusion.png", dpi=110)
     plt.close(fig)
@@ -80,6 +80,20 @@ def write_plots(folder: Path, metrics: Mapping[str, Any], labels: Sequence[str])
     fig.savefig(folder / "reliability.png", dpi=110)
     plt.close(fig)
     return ["confusion.png", "reliability.png"]
+
+
+def evaluation_name(metrics: Mapping[str, Any], *, short: bool = False) -> str:
+    """How the out-of-sample scores were obtained, in words."""
+    ev = metrics.get("evaluation") or {"method": "cross-validation"}
+    if ev["method"] == "validation":
+        if short:
+            return f"validation split ({ev['n']} examples)"
+        return (
+            f"validation split: {ev['n']} examples ({ev['share']:.0%} of each label), "
+            f"model trained once on the other {ev['trained_on']}"
+        )
+    folds = ev.get("folds", metrics["config"]["folds"])
+    return f"{folds}-fold cross-validation" + ("" if short else " on all examples")
 
 
 def write_metrics(folder: Path, metrics: Mapping[str, Any]) -> None:
@@ -115,11 +129,11 @@ def model_card(manifest: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
         f"{metrics['vocabulary']}",
         f"- linear model: LinearSVC (C={metrics['config']['svm_c']}) and ridge "
         f"(alpha={metrics['config']['ridge_alpha']}) averaged, balanced class weights",
-        "- probabilities: temperature scaling fitted on out-of-fold scores",
+        "- probabilities: temperature scaling fitted on out-of-sample scores",
         f"- seed {metrics['config']['seed']}; "
         "every hyperparameter is in `metrics.json` under `config`",
         "",
-        f"## Scores ({metrics['config']['folds']}-fold cross-validation on all examples)",
+        f"## Scores ({evaluation_name(metrics)})",
         f"- macro-F1 **{cv['macro_f1']}**, accuracy {cv['accuracy']}, "
         f"expected calibration error {cv['calibration']['ece']}",
     ]

@@ -1,10 +1,15 @@
 """End to end: train on a small corpus, export, load, evaluate from the command line."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from training.config import TrainConfig
+from training.fit import validation_split
+from training.pipeline import train
 from triage.adapters.artifact import load_model
 from triage.core.domain import TicketText
 from triage.core.model import Model
@@ -121,3 +126,56 @@ def test_train_command_refuses_a_bad_repeat_count(
         main(["train", "--data", str(corpus), "--out", str(tmp_path / "m"), "--repeats", value])
     assert exit_.value.code == 2
     assert "--repeats" in capsys.readouterr().err
+
+
+def test_large_data_is_fitted_once_on_a_validation_split(
+    corpus: Path, small_config: TrainConfig, tmp_path: Path
+) -> None:
+    """Above cv_max_examples one stratified validation split replaces the folds: one fit, which
+    is the final model, scored, calibrated and thresholded on the split; the card says so."""
+    steps: list[str] = []
+    planned: list[int] = []
+    cfg = replace(small_config, cv_max_examples=100, validation_share=0.2)
+    model, metrics = train(
+        [corpus], tmp_path / "m", cfg, progress=steps.append, plan=planned.append
+    )
+    evaluation = metrics["evaluation"]
+    assert evaluation["method"] == "validation"
+    assert evaluation["n"] + evaluation["trained_on"] == 280
+    assert 50 <= evaluation["n"] <= 62  # a fifth of each of the labels, rounded
+    assert metrics["cv"]["n"] == evaluation["n"] and metrics["holdout"] is None
+    assert steps == ["load", "fit", "validate", "export"] and planned == [len(steps)]
+    per_label = metrics["cv"]["per_class"]
+    assert all(p["support"] >= 1 for p in per_label.values())
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert f"validation split: {evaluation['n']} examples" in card
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text("utf-8"))
+    assert manifest["metrics"]["evaluation"].startswith("validation split")
+    (p,) = model.predict([TicketText("欠薪", "公司拖欠工资三个月")])
+    assert p.label == "劳动和社会保障"
+
+
+def test_cross_validation_up_to_the_limit(trained: tuple[Model, dict[str, object], Path]) -> None:
+    """At or below cv_max_examples the k folds run as before, with a hold-out fit."""
+    _, metrics, _ = trained
+    assert metrics["evaluation"] == {"method": "cross-validation", "folds": 3, "n": 280}
+
+
+def test_repeats_need_cross_validation(
+    corpus: Path, small_config: TrainConfig, tmp_path: Path
+) -> None:
+    cfg = replace(small_config, cv_max_examples=100)
+    with pytest.raises(ValueError, match="--repeats needs cross-validation"):
+        train([corpus], tmp_path / "m", cfg, repeats=2)
+    assert not (tmp_path / "m").exists()
+
+
+def test_validation_split_keeps_every_label_in_training() -> None:
+    """A share of each label to validation; a label seen once stays in training; disjoint."""
+    y = np.asarray([0] * 50 + [1] * 9 + [2] * 2 + [3], np.int64)
+    train_idx, valid = validation_split(y, 0.1, seed=7)
+    assert sorted([*train_idx.tolist(), *valid.tolist()]) == list(range(len(y)))
+    assert np.bincount(y[valid], minlength=4).tolist() == [5, 1, 1, 0]
+    assert set(y[train_idx].tolist()) == {0, 1, 2, 3}
+    again = validation_split(y, 0.1, seed=7)
+    assert again[1].tolist() == valid.tolist()

@@ -4,7 +4,14 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage.core.domain import TicketText
-from triage.core.features import CharNgrams, decode_key, doc_string, encode_term
+from triage.core.features import (
+    CharNgrams,
+    char_keys,
+    decode_key,
+    doc_string,
+    document_frequencies,
+    encode_term,
+)
 
 DOCS = [
     TicketText("噪音扰民", "小区夜间施工噪音扰民，影响休息。"),
@@ -45,3 +52,32 @@ def test_select_keeps_chosen_columns() -> None:
     picked = np.array([3, 1, 7])
     sub = fe.select(picked)
     assert {sub.term(i) for i in range(sub.size)} == {fe.term(int(i)) for i in picked}
+
+
+def test_document_frequencies_count_each_ticket_once() -> None:
+    """Repeats inside one ticket count once; keys come out sorted; same as counting by sets."""
+    strings = [doc_string(d, 3) for d in DOCS] * 2 + ["噪音噪音噪音", ""]
+    keys, rows = char_keys(strings, 1, 3)
+    vocab, df = document_frequencies(keys, rows)
+    expected: dict[int, int] = {}
+    for row in range(len(strings)):
+        for key in set(keys[rows == row].tolist()):
+            expected[key] = expected.get(key, 0) + 1
+    assert vocab.tolist() == sorted(expected)
+    assert df.tolist() == [expected[k] for k in sorted(expected)]
+    empty = document_frequencies(np.empty(0, np.uint64), np.empty(0, np.int64))
+    assert len(empty[0]) == len(empty[1]) == 0
+
+
+def test_min_df_matches_scikit_learn() -> None:
+    """With min_df 2, the same vocabulary and idf as TfidfVectorizer(min_df=2)."""
+    docs = [*DOCS, TicketText("噪音", "夜间噪音"), TicketText("", "公交线路")]
+    fe = CharNgrams.candidates(docs, 1, 3, 2, 2)
+    ref = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False, min_df=2
+    )
+    ref.fit([doc_string(d, 2) for d in docs])
+    terms = [fe.term(i) for i in range(fe.size)]
+    assert sorted(ref.vocabulary_) == sorted(terms)
+    expected = [ref.idf_[ref.vocabulary_[t]] for t in terms]
+    assert np.allclose(fe.idf, expected, atol=1e-5)

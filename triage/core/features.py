@@ -105,6 +105,28 @@ def tfidf_rows(
     return counts
 
 
+def document_frequencies(
+    keys: Keys, rows: npt.NDArray[np.int64]
+) -> tuple[Keys, npt.NDArray[np.int64]]:
+    """Each distinct key, sorted, and the number of distinct rows it occurs in.
+
+    `char_keys` lists the occurrences of each n-gram length in row order, and keys of different
+    lengths never collide, so after a stable sort by key the rows of one key are in order and a
+    repeat within a row sits next to its first occurrence: one sort, no (key, row) pair sort
+    (which took eight times as long on 100,000 tickets).
+    """
+    if not len(keys):
+        return keys, np.empty(0, np.int64)
+    order = np.argsort(keys, kind="stable")
+    k, r = keys[order], rows[order]
+    first = np.empty(len(k), bool)
+    first[0] = True
+    first[1:] = (k[1:] != k[:-1]) | (r[1:] != r[:-1])
+    k = k[first]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    return k[starts], np.diff(np.r_[starts, len(k)]).astype(np.int64)
+
+
 def smooth_idf(df: npt.NDArray[np.int64], n_docs: int) -> Floats:
     """scikit-learn's smoothed idf, so the figures match its TfidfVectorizer."""
     return (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
@@ -161,8 +183,7 @@ class CharNgrams:
         """Every n-gram in at least `min_df` documents, with its idf."""
         strings = [doc_string(d, title_repeat) for d in docs]
         keys, rows = char_keys(strings, n_min, n_max)
-        pairs = np.unique(np.stack([keys, rows.astype(np.uint64)]), axis=1)
-        vocab, df = np.unique(pairs[0], return_counts=True)
+        vocab, df = document_frequencies(keys, rows)
         keep = df >= min_df
         return CharNgrams(vocab[keep], smooth_idf(df[keep], len(docs)), n_min, n_max, title_repeat)
 
