@@ -85,7 +85,7 @@ def routing_figures(
     would decide them."""
     docs = [prepare(t.get("title") or "", t["body"]) for t in tickets]
     review = correct = 0
-    for ticket, prediction in zip(tickets, model.predict(docs), strict=True):
+    for ticket, doc, prediction in zip(tickets, docs, model.predict(docs), strict=True):
         decision = decide(
             prediction,
             registry,
@@ -93,6 +93,7 @@ def routing_figures(
             digest="",
             location=ticket.get("location"),
             thresholds=model.thresholds,
+            text=doc,
         )
         first = decision.department or (
             decision.suggestions[0].department if decision.suggestions else None

@@ -173,6 +173,7 @@ async def plan_batch(
             digest=digest,
             location=t.location,
             thresholds=thresholds,
+            text=item.text,
         )
         record = TicketRecord(
             ticket_id=t.ticket_id,

@@ -75,7 +75,12 @@ def fit_linear(
     members: list[tuple[float, LinearSVC | RidgeClassifier]] = []
     if cfg.ridge_share < 1.0:
         members.append(
-            (1.0 - cfg.ridge_share, LinearSVC(C=cfg.svm_c, class_weight=cw, random_state=cfg.seed))
+            # The dual solver, as scikit-learn picks below as many tickets as n-grams; above
+            # it would pick the primal one, which took four times as long on 100,000 tickets.
+            (
+                1.0 - cfg.ridge_share,
+                LinearSVC(C=cfg.svm_c, class_weight=cw, dual=True, random_state=cfg.seed),
+            )
         )
     if cfg.ridge_share > 0.0:
         members.append((cfg.ridge_share, RidgeClassifier(alpha=cfg.ridge_alpha, class_weight=cw)))

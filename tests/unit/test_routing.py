@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from triage.adapters.registry_file import load_registry
-from triage.core.domain import LabelScore, Prediction
+from triage.core.domain import LabelScore, Prediction, TicketText
 from triage.core.routing import content_hash, decide, decision_id
 
 REGISTRY = load_registry()
@@ -93,3 +93,44 @@ def test_decision_id_is_deterministic() -> None:
     assert decision_id("T", "v2", h) != decision_id("T", "v1", h)
     assert content_hash("ab", "c") != content_hash("a", "bc")
     assert content_hash(None, "x") != content_hash("", "x")
+
+
+def test_district_named_only_in_the_text_picks_counterpart() -> None:
+    """No location, but the caller names a town: that town's district decides."""
+    d = decide(
+        _prediction("环境保护", 0.9),
+        REGISTRY,
+        ticket_id="T-1",
+        digest="d",
+        location=None,
+        thresholds={},
+        text=TicketText("", "大良街道某工厂夜间排放废气，气味刺鼻"),
+    )
+    assert d.district == "shunde"
+    assert d.department == REGISTRY.for_label("环境保护", "shunde").code
+
+
+def test_location_outranks_the_text_and_two_districts_are_not_guessed() -> None:
+    """The location wins over the text; a text naming two districts keeps the city department."""
+    prediction = _prediction("环境保护", 0.9)
+    by_location = decide(
+        prediction,
+        REGISTRY,
+        ticket_id="T-1",
+        digest="d",
+        location="南海区桂城",
+        thresholds={},
+        text=TicketText("", "大良街道某工厂排放废气"),
+    )
+    assert by_location.district == "nanhai"
+    two = decide(
+        prediction,
+        REGISTRY,
+        ticket_id="T-2",
+        digest="d",
+        location="",
+        thresholds={},
+        text=TicketText("", "工厂从狮山搬到大良后仍然排放废气"),
+    )
+    assert two.district is None
+    assert two.department == REGISTRY.city_department("环境保护").code

@@ -348,6 +348,16 @@ class Registry:
         cache[location] = found = self._find_district(location)
         return found
 
+    def district_in_text(self, text: str) -> str | None:
+        """The one district a ticket's own words name (by any alias), when there is no location.
+
+        Callers often say only the town ("大良", "狮山"). A text naming two districts ("从南海到
+        禅城") is not guessed at: it goes to the city department, as without a district.
+        """
+        folded = _fold(text)
+        named = {district for alias, district in self._aliases if alias in folded}
+        return named.pop() if len(named) == 1 else None
+
     def _find_district(self, location: str) -> str | None:
         text = _fold(location)
         best: tuple[int, int, str] | None = None

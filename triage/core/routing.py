@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Literal
 
 from triage.core.departments import Registry
-from triage.core.domain import Evidence, Prediction
+from triage.core.domain import Evidence, Prediction, TicketText
 
 __all__ = ["DEFAULT_THRESHOLD", "Decision", "Suggestion", "content_hash", "decide", "decision_id"]
 
@@ -110,9 +110,15 @@ def decide(
     digest: str,
     location: str | None,
     thresholds: Mapping[str, float],
+    text: TicketText | None = None,
 ) -> Decision:
-    """Route above the threshold, review below it; a label the registry lacks is reviewed."""
+    """Route above the threshold, review below it; a label the registry lacks is reviewed.
+
+    The district comes from the location, else from the one district the (masked) text names.
+    """
     district = registry.resolve_district(location)
+    if district is None and text is not None:
+        district = registry.district_in_text(f"{text.title} {text.body}")
     suggestions = tuple(
         Suggestion(s.label, s.probability, _department_for(registry, s.label, district))
         for s in prediction.top

@@ -61,6 +61,7 @@ async def suggest(request: web.Request) -> web.Response:
         digest=content_hash(req.title, req.body, req.location),
         location=req.location,
         thresholds=analyzer.classifier.thresholds,
+        text=text,
     )
     names = {d.code: d.name for d in registry.departments}
     related = await similar_for(app, text.title, text.body)
