@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,14 +14,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from scripts.departments import play
 from streams.producer import KafkaProducer
 from streams.replay import replay
-from tests.integration.service import ROOT
+from tests.integration.processes import ROOT, Services
 from tests.servers import KafkaServer, MongoServer
 from triage.adapters import stack
 from triage.adapters.registry_file import load_registry
@@ -99,8 +98,7 @@ class Loop:
     work: Path
     prefix: str
     registry: Registry = field(default_factory=load_registry)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[IO[bytes]] = field(default_factory=list)
+    services: Services = field(default_factory=Services)
     http_port: int | None = None
     # More environment for replicas and commands started from now on (TRIAGE_DEPARTMENTS).
     extra: dict[str, str] = field(default_factory=dict)
@@ -166,23 +164,10 @@ class Loop:
             env = {**env, "TRIAGE_HTTP_PORT": str(self.http_port)}
         else:
             argv.append("--no-http")
-        log = (self.work / f"serve-{len(self.procs)}.log").open("wb")
-        self.logs.append(log)
-        self.procs.append(
-            subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        )
+        self.services.start(argv, env, self.work)
 
     def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        for log in self.logs:
-            log.close()
+        self.services.close()
 
     async def publish(self, tickets: list[dict[str, Any]], rate: float = 0.0) -> None:
         await replay(

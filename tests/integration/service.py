@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from streams.replay import replay
 from streams.topics import topic_names
+from tests.integration.processes import ROOT, Services
 from tests.servers import KafkaServer, MongoServer
 from triage.adapters.registry_file import load_registry
 from triage.core.settings import Topics
 
-ROOT = Path(__file__).resolve().parents[2]
 TRIAGE = str(ROOT / ".venv" / "bin" / "triage")
 # Until the real model lands, services classify with the in-memory fake.
 ANALYZER = "tests.fakes:analyzer"
@@ -35,8 +34,7 @@ class Scenario:
     kafka: KafkaServer
     mongo: MongoServer
     prefix: str = field(default_factory=lambda: f"it{uuid.uuid4().hex[:8]}")
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[IO[bytes]] = field(default_factory=list)
+    services: Services = field(default_factory=Services)
 
     @property
     def env(self) -> dict[str, str]:
@@ -54,29 +52,15 @@ class Scenario:
         }
 
     def start_service(self, log_dir: Path) -> subprocess.Popen[bytes]:
-        log = (log_dir / f"serve-{len(self.procs)}.log").open("wb")
-        self.logs.append(log)
-        proc = subprocess.Popen(
-            [TRIAGE, "serve", "--no-http", "--analyzer", ANALYZER],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        self.procs.append(proc)
-        return proc
+        argv = [TRIAGE, "serve", "--no-http", "--analyzer", ANALYZER]
+        return self.services.start(argv, self.env, log_dir)
+
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        return self.services.procs
 
     def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        for log in self.logs:
-            log.close()
+        self.services.close()
 
     async def publish(self, lines: list[bytes], rate: float = 0.0) -> None:
         await replay(

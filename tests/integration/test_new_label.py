@@ -88,7 +88,6 @@ async def test_new_label_from_export_to_routing(loop: Loop) -> None:
     assert "registry" in refused.stderr
 
     loop.close()
-    loop.procs.clear()
     loop.extra = with_label
     loop.cli(*promote, *reason)
     loop.start_replica()
