@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -21,7 +23,9 @@ from tests.fakes import analyzer
 from tests.integration.api import api_settings
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
+from triage.adapters.registry_file import SHIPPED_REGISTRY
 from triage.adapters.store import DeadLetterRecord, EventWrite, TicketRecord
+from triage.core.deadlines import add_working_hours
 from triage.core.routing import Decision, Suggestion
 from triage.core.stats import LOCAL_TZ
 from triage.service.api.auth import Principal, TokenSet
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.integration
 
 SUPERVISOR, TRAINER, AGENT, DEPT = "s" * 20, "t" * 20, "a" * 20, "d" * 20
 HOUSING, ENV = "city-housing", "city-environment"
+DISTRICT_ENV, TRANSPORT = "chancheng-environment", "city-transport"
 TOKENS = TokenSet(
     {
         SUPERVISOR: Principal("supervisor"),
@@ -274,6 +279,107 @@ async def test_a_department_token_reads_only_its_own_figures(client: Client) -> 
     assert queue["tickets"][0]["due"] == "2026-11-26T18:00:00+08:00"
     body = await _get(client, "/v1/stats/queue", status=422)
     assert body["error"]["field"] == "department"
+
+
+def _registry_with_deadlines(folder: Path) -> Path:
+    """The shipped registry, with quick deadlines for the environment bureau (which its
+    district counterparts inherit) and slow ones for the housing bureau."""
+    text = resources.files("triage").joinpath("data", SHIPPED_REGISTRY).read_text("utf-8")
+    for code, accept, resolve in ((ENV, 1, 2), (HOUSING, 300, 600)):
+        line = f'code = "{code}"\n'
+        assert text.count(line) == 1
+        text = text.replace(line, f"{line}accept_hours = {accept}\nresolve_hours = {resolve}\n")
+    path = folder / "registry.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def deadline_client(
+    kafka_server: KafkaServer, mongo_server: MongoServer, tmp_path: Path
+) -> AsyncIterator[tuple[Client, datetime]]:
+    """The API on a registry with different deadlines per department, and tickets that all
+    reached their departments at the same moment, twenty days ago."""
+    settings = api_settings(
+        kafka_server, mongo_server, departments=_registry_with_deadlines(tmp_path)
+    )
+    app = create_app(settings, consumer=False, events=False, analyzer=analyzer(), tokens=TOKENS)
+    c = await _start(app)
+    start = (datetime.now(LOCAL_TZ) - timedelta(days=20)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    try:
+        tickets = [
+            ("h1", HOUSING, HOUSING),
+            ("h2", HOUSING, HOUSING),
+            ("e1", ENV, ENV),
+            ("e2", ENV, ENV),
+            ("c1", DISTRICT_ENV, ENV),
+            ("x1", TRANSPORT, ENV),
+        ]
+        await app[STORE].upsert_batch(
+            [
+                TicketRecord(tid, start, "phone", "", "正文", None, _decision(tid, dept, top))
+                for tid, dept, top in tickets
+            ]
+        )
+        o = Outcomes(app, {})
+        for tid, dept in (("h2", HOUSING), ("e2", ENV)):
+            await o.event(tid, "accept", dept, start + timedelta(hours=1), "accepted", dept)
+        yield c, start
+    finally:
+        await c.close()
+
+
+async def test_each_department_is_late_by_its_own_deadlines(
+    deadline_client: tuple[Client, datetime],
+) -> None:
+    """Tickets that reached two departments at the same moment are overdue at the one with an
+    hour to accept and two to resolve, not at the one with 300 and 600; a district counterpart
+    keeps its city bureau's deadlines, a department the registry leaves alone the default's."""
+    client, start = deadline_client
+    b = await _get(client, "/v1/stats/backlog")
+    rows = {d["department"]: d for d in b["departments"]}
+    figures = {
+        code: (
+            rows[code]["overdue_accept"],
+            rows[code]["overdue_resolve"],
+            rows[code]["accept_hours"],
+            rows[code]["resolve_hours"],
+        )
+        for code in rows
+    }
+    assert figures == {
+        HOUSING: (0, 0, 300, 600),
+        ENV: (1, 1, 1, 2),
+        DISTRICT_ENV: (1, 0, 1, 2),
+        TRANSPORT: (1, 0, 7, 35),
+    }
+    assert (b["overdue_accept"], b["overdue_resolve"]) == (3, 1)
+    assert b["deadlines"] == {"accept_hours": 7, "resolve_hours": 35}
+    one = await _get(client, f"/v1/stats/backlog?department={ENV}")
+    assert one["deadlines"] == {"accept_hours": 1, "resolve_hours": 2}
+
+    def due(hours: float) -> str:
+        return add_working_hours(start, hours).isoformat()
+
+    housing = await _get(client, f"/v1/stats/queue?department={HOUSING}")
+    env = await _get(client, f"/v1/stats/queue?department={ENV}")
+    assert housing["deadlines"] == {"accept_hours": 300, "resolve_hours": 600}
+    assert env["deadlines"] == {"accept_hours": 1, "resolve_hours": 2}
+    assert {t["ticket_id"]: (t["due"], t["overdue"]) for t in housing["tickets"]} == {
+        "h1": (due(300), False),
+        "h2": (due(600), False),
+    }
+    assert {t["ticket_id"]: (t["due"], t["overdue"]) for t in env["tickets"]} == {
+        "e1": (due(1), True),
+        "e2": (due(2), True),
+    }
+    assert (housing["overdue"], env["overdue"]) == (0, 2)
+    deps = await _get(client, "/v1/departments")
+    applied = {d["code"]: d["deadlines"] for d in deps["departments"]}
+    assert applied[DISTRICT_ENV] == {"accept_hours": 1, "resolve_hours": 2}
+    assert applied[TRANSPORT] == {"accept_hours": 7, "resolve_hours": 35}
 
 
 @pytest.mark.parametrize(

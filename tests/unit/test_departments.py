@@ -425,3 +425,91 @@ def test_yaml_is_validated_too(tmp_path: Path) -> None:
     broken = write(tmp_path, "labels: [甲\n", name="broken.yml")
     with pytest.raises(RegistryError, match="not valid YAML"):
         load_registry(broken)
+
+
+# ---------------------------------------------------------------------- deadlines
+
+
+def test_shipped_deadlines_are_set_for_a_few_departments(registry: Registry) -> None:
+    """Water and urban management are quicker, the market regulator slower; most departments
+    leave the deadlines to the service-wide default (None)."""
+    assert registry.deadline_hours("city-water") == (2.0, 14.0)
+    assert registry.deadline_hours("city-urban") == (4.0, 21.0)
+    assert registry.deadline_hours("chancheng-urban") == (4.0, 21.0), "inherited from the city"
+    assert registry.deadline_hours("city-market") == (None, 70.0)
+    assert registry.deadline_hours("nanhai-market") == (None, 70.0)
+    assert registry.deadline_hours("chancheng-housing") == (4.0, None), "its own accept_hours"
+    assert registry.deadline_hours("city-housing") == (None, None)
+    assert registry.department("chancheng-urban").accept_hours is None
+
+
+def test_deadline_hours_are_inherited_key_by_key(tmp_path: Path) -> None:
+    """A district counterpart takes each deadline it does not set from its city department."""
+    text = SMALL.replace(
+        'labels = ["甲"]\n\n    [[departments]]\n    code = "city-b"',
+        'labels = ["甲"]\n    accept_hours = 3\n    resolve_hours = 14\n\n'
+        '    [[departments]]\n    code = "city-b"',
+    ).replace('counterpart_of = "city-a"', 'counterpart_of = "city-a"\n    resolve_hours = 21.5')
+    reg = load_registry(write(tmp_path, text))
+    assert reg.deadline_hours("city-a") == (3.0, 14.0)
+    assert reg.deadline_hours("east-a") == (3.0, 21.5)
+    assert reg.deadline_hours("city-b") == (None, None)
+    east = reg.department("east-a")
+    assert (east.accept_hours, east.resolve_hours) == (None, 21.5)
+    assert east.to_json()["accept_hours"] is None and east.to_json()["resolve_hours"] == 21.5
+
+
+@pytest.mark.parametrize(
+    "value", ['"seven"', "true", "0", "-4", "nan", "inf", "10001", "[7]", '"7"']
+)
+@pytest.mark.parametrize("key", ["accept_hours", "resolve_hours"])
+def test_bad_deadline_hours_are_refused_naming_the_department(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    """Deadline hours that are not a number above 0 (and at most 10000) are refused."""
+    error = refused(
+        tmp_path, SMALL.replace("threshold = 0.8", f"threshold = 0.8\n    {key} = {value}")
+    )
+    assert f"bad {key}" in str(error)
+    assert "'city-b'" in str(error) and error.entry == "city-b"
+
+
+def test_resolve_before_accept_is_refused_naming_the_department(tmp_path: Path) -> None:
+    """A department that would have to resolve a ticket before accepting it is refused."""
+    text = SMALL.replace(
+        "threshold = 0.8", "threshold = 0.8\n    accept_hours = 8\n    resolve_hours = 4"
+    )
+    error = refused(tmp_path, text)
+    assert "'city-b'" in str(error) and error.entry == "city-b"
+    assert "resolve_hours 4 is less than accept_hours 8" in str(error)
+
+
+def test_an_inherited_deadline_is_checked_with_the_counterparts_own(tmp_path: Path) -> None:
+    """A district department's own accept_hours above its city department's resolve_hours is
+    refused, naming the district department and where the inherited value comes from."""
+    text = SMALL.replace(
+        'counterpart_of = "city-a"', 'counterpart_of = "city-a"\n    accept_hours = 40'
+    ).replace(
+        'labels = ["甲"]\n\n    [[departments]]\n    code = "city-b"',
+        'labels = ["甲"]\n    resolve_hours = 35\n\n    [[departments]]\n    code = "city-b"',
+    )
+    error = refused(tmp_path, text)
+    assert error.entry == "east-a"
+    assert "resolve_hours 35 (from 'city-a') is less than accept_hours 40" in str(error)
+
+
+def test_yaml_deadlines_are_validated_too(tmp_path: Path) -> None:
+    """The YAML form takes the same keys, with the same checks."""
+    good = write(
+        tmp_path,
+        YAML.replace("threshold: 0.8", "threshold: 0.8\n        accept_hours: 2"),
+        name="r.yaml",
+    )
+    assert load_registry(good).deadline_hours("city-b") == (2.0, None)
+    bad = write(
+        tmp_path,
+        YAML.replace("threshold: 0.8", "threshold: 0.8\n        accept_hours: two"),
+        name="b.yaml",
+    )
+    with pytest.raises(RegistryError, match=r"city-b.*bad accept_hours 'two'"):
+        load_registry(bad)

@@ -27,6 +27,8 @@ def test_defaults_match_the_contract() -> None:
         ("TRIAGE_TOPIC_PREFIX", "bad prefix"),
         ("KAFKA_BOOTSTRAP_SERVERS", "nohost"),
         ("TRIAGE_MODEL", "/does/not/exist"),
+        ("TRIAGE_RESOLVE_HOURS", "5"),  # below the default 7 hours to accept
+        ("TRIAGE_ACCEPT_HOURS", "0"),
     ],
 )
 def test_bad_value_names_variable_and_value(name: str, value: str) -> None:

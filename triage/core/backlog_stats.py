@@ -3,7 +3,8 @@ tickets against statutory deadlines in working hours, and the most frequent wron
 
 Ages count whole local days since receipt. A ticket waits to be accepted while routed or
 reassigned, and to be resolved while accepted; it is overdue when its department's deadline
-(triage.core.deadlines), counted from the hour it reached the department, has passed.
+(triage.core.deadlines: the registry's hours for that department, else the default), counted
+from the hour it reached the department, has passed.
 """
 
 from __future__ import annotations
@@ -108,12 +109,12 @@ def backlog(
                 "resolve_hours": limits.resolve_hours,
             }
         )
-    default = deadlines(None)
     return {
         "range": q.to_json(),
         "now": now.astimezone(LOCAL_TZ).isoformat(),
         "calendar": calendar_version(),
-        "deadlines": {"accept_hours": default.accept_hours, "resolve_hours": default.resolve_hours},
+        # The filtered department's deadlines, else the default (each row has its own).
+        "deadlines": deadlines(q.department).to_json(),
         "open": sum(ages.values()),
         "ages": [{"key": name, "count": ages[name]} for name, _ in AGE_BUCKETS],
         "overdue_accept": sum(r["overdue_accept"] for r in rows),
@@ -153,15 +154,20 @@ def routings(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[str, 
 
 
 def queue(
-    q: StatsQuery, docs: Sequence[Mapping[str, Any]], limits: Deadlines, now: datetime
+    q: StatsQuery,
+    docs: Sequence[Mapping[str, Any]],
+    deadlines: Callable[[str | None], Deadlines],
+    now: datetime,
 ) -> Doc:
-    """A department's open tickets, oldest clock first, each with its age and deadline."""
+    """A department's open tickets, oldest clock first, each with its age and its department's
+    deadline."""
     rows: list[Doc] = []
     for doc in docs:
         received = doc.get("received_at")
         started = doc.get("reassigned_at") or received
         if not isinstance(started, datetime) or not isinstance(received, datetime):
             continue
+        limits = deadlines(doc.get("department") or q.department)
         waiting = "resolve" if doc.get("status") == "accepted" else "accept"
         hours = limits.resolve_hours if waiting == "resolve" else limits.accept_hours
         due = add_working_hours(started, hours)
@@ -183,6 +189,7 @@ def queue(
         "range": q.to_json(),
         "department": q.department,
         "now": now.astimezone(LOCAL_TZ).isoformat(),
+        "deadlines": deadlines(q.department).to_json(),
         "overdue": sum(1 for r in rows if r["overdue"]),
         "tickets": rows,
     }

@@ -9,6 +9,7 @@ package. For a year the package does not know yet, weekdays are working days.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -16,12 +17,16 @@ from functools import lru_cache
 import chinese_calendar
 
 from triage.core.counters import LOCAL_TZ
+from triage.core.departments import Registry
+from triage.core.errors import RegistryError
 
 __all__ = [
     "OFFICE_HOURS",
+    "DeadlineTable",
     "Deadlines",
     "add_working_hours",
     "calendar_version",
+    "department_deadlines",
     "is_workday",
     "overdue_before",
 ]
@@ -37,6 +42,52 @@ class Deadlines:
 
     accept_hours: float = 7.0
     resolve_hours: float = 35.0
+
+    def to_json(self) -> dict[str, float]:
+        return {"accept_hours": self.accept_hours, "resolve_hours": self.resolve_hours}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineTable:
+    """Each department's deadlines; ``default`` for the hotline's own tickets (no department)
+    and for a code the registry does not hold (a department removed since)."""
+
+    default: Deadlines
+    departments: Mapping[str, Deadlines]
+
+    def __call__(self, department: str | None) -> Deadlines:
+        if department is None:
+            return self.default
+        return self.departments.get(department, self.default)
+
+
+def department_deadlines(registry: Registry, default: Deadlines) -> DeadlineTable:
+    """Each department's deadlines: the registry's ``accept_hours`` and ``resolve_hours`` (its
+    own, or for a district counterpart its city department's), else ``default`` (the
+    ``TRIAGE_ACCEPT_HOURS`` / ``TRIAGE_RESOLVE_HOURS`` settings). A department whose hours to
+    resolve come out below its hours to accept, once the default fills in what the registry
+    leaves unset, is refused, naming it (the registry's own pairs are checked when it loads, the
+    default's with the settings)."""
+    table: dict[str, Deadlines] = {}
+    for dept in registry.departments:
+        accept, resolve = registry.deadline_hours(dept.code)
+        limits = Deadlines(
+            default.accept_hours if accept is None else accept,
+            default.resolve_hours if resolve is None else resolve,
+        )
+        mixed = (accept is None) != (resolve is None)
+        if mixed and limits.resolve_hours < limits.accept_hours:
+            note = " (the default: the registry sets none)"
+            raise RegistryError(
+                f"department {dept.code!r}: resolve_hours {limits.resolve_hours:g}"
+                f"{note if resolve is None else ''} is less than accept_hours "
+                f"{limits.accept_hours:g}{note if accept is None else ''}; set both for this "
+                "department, or change TRIAGE_ACCEPT_HOURS / TRIAGE_RESOLVE_HOURS",
+                source=registry.source,
+                entry=dept.code,
+            )
+        table[dept.code] = limits
+    return DeadlineTable(default, table)
 
 
 def calendar_version() -> str:

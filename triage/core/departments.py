@@ -9,6 +9,7 @@ with a label it cannot route. A department's Kafka topic is derived, never store
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ from typing import Literal
 from triage.core.errors import RegistryError, RegistryLookupError
 
 __all__ = [
+    "DEADLINE_KEYS",
+    "MAX_DEADLINE_HOURS",
     "Department",
     "District",
     "Level",
@@ -33,6 +36,9 @@ _CODE_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?")
 _DISTRICT_CODE_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _TOPIC_PREFIX_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _KAFKA_TOPIC_MAX = 249
+# Working hours a deadline may give: a year of them at most (as TRIAGE_*_HOURS).
+MAX_DEADLINE_HOURS = 10_000
+DEADLINE_KEYS = ("accept_hours", "resolve_hours")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,11 @@ class Department:
     labels: tuple[str, ...]
     threshold: float | None = None
     counterpart_of: str | None = None
+    # Statutory deadlines in working hours, as written in the registry; None: a district
+    # counterpart takes its city department's, anyone else the service-wide default
+    # (Registry.deadline_hours, triage.core.deadlines.department_deadlines).
+    accept_hours: float | None = None
+    resolve_hours: float | None = None
 
     def topic(self, prefix: str) -> str:
         """The routed topic of this department under ``prefix``."""
@@ -60,6 +71,8 @@ class Department:
             "labels": list(self.labels),
             "threshold": self.threshold,
             "counterpart_of": self.counterpart_of,
+            "accept_hours": self.accept_hours,
+            "resolve_hours": self.resolve_hours,
         }
 
 
@@ -82,6 +95,36 @@ def routed_topic(prefix: str, code: str) -> str:
     if len(topic) > _KAFKA_TOPIC_MAX:
         raise RegistryError(f"topic {topic!r} is longer than Kafka's {_KAFKA_TOPIC_MAX} characters")
     return topic
+
+
+def _good_hours(value: object) -> bool:
+    # The explicit bool check: True is an int in Python and would pass as 1 hour.
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and 0 < value <= MAX_DEADLINE_HOURS
+    )
+
+
+def _inherited(
+    dept: Department, by_code: Mapping[str, Department]
+) -> tuple[float | None, float | None]:
+    """A department's deadline hours, each falling back to its city counterpart's own."""
+    city = by_code.get(dept.counterpart_of) if dept.counterpart_of else None
+    accept, resolve = dept.accept_hours, dept.resolve_hours
+    if city is not None:
+        accept = city.accept_hours if accept is None else accept
+        resolve = city.resolve_hours if resolve is None else resolve
+    return (
+        None if accept is None else float(accept),
+        None if resolve is None else float(resolve),
+    )
+
+
+def _origin(own: float | None, dept: Department) -> str:
+    """Where an inherited deadline comes from, for a message: the fix may belong there."""
+    return "" if own is not None else f" (from {dept.counterpart_of!r})"
 
 
 def _fold(text: str) -> str:
@@ -241,6 +284,14 @@ class Registry:
                     f"{where}: bad threshold {threshold!r}; it must be a number in 0..1",
                     entry=dept.code,
                 )
+            for name in DEADLINE_KEYS:
+                hours = getattr(dept, name)
+                if hours is not None and not _good_hours(hours):
+                    raise self._fail(
+                        f"{where}: bad {name} {hours!r}; it must be a number of working hours "
+                        f"above 0 and at most {MAX_DEADLINE_HOURS}",
+                        entry=dept.code,
+                    )
             by_code[dept.code] = dept
         for dept in self.departments:
             if dept.counterpart_of is None:
@@ -250,6 +301,16 @@ class Registry:
                 raise self._fail(
                     f"department {dept.code!r}: counterpart_of {dept.counterpart_of!r} "
                     "is not a city department",
+                    entry=dept.code,
+                )
+        for index, dept in enumerate(self.departments):
+            accept, resolve = _inherited(dept, by_code)
+            if accept is not None and resolve is not None and resolve < accept:
+                raise self._fail(
+                    f"departments[{index}] ({dept.code!r}): resolve_hours {resolve:g}"
+                    f"{_origin(dept.resolve_hours, dept)} is less than accept_hours {accept:g}"
+                    f"{_origin(dept.accept_hours, dept)}; a ticket cannot be due to be resolved "
+                    "before it is due to be accepted",
                     entry=dept.code,
                 )
         return by_code
@@ -313,6 +374,12 @@ class Registry:
 
     def district(self, code: str) -> District | None:
         return self._district_by_code.get(code)
+
+    def deadline_hours(self, code: str) -> tuple[float | None, float | None]:
+        """(accept_hours, resolve_hours) the registry gives department ``code``: its own, else
+        (for a district counterpart) its city department's; None where the registry is silent
+        and the service-wide default applies."""
+        return _inherited(self.department(code), self._by_code)
 
     def city_department(self, label: str) -> Department:
         """The city department that is primary for ``label``."""

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from triage.core.departments import Department, District, Level, Registry
+from triage.core.departments import (
+    DEADLINE_KEYS,
+    MAX_DEADLINE_HOURS,
+    Department,
+    District,
+    Level,
+    Registry,
+)
 from triage.core.errors import RegistryError
 
 __all__ = ["registry_from_mapping"]
@@ -17,7 +24,7 @@ __all__ = ["registry_from_mapping"]
 _TOP_KEYS = frozenset({"city", "labels", "districts", "departments"})
 _DISTRICT_KEYS = frozenset({"name", "aliases"})
 _DEPARTMENT_KEYS = frozenset(
-    {"code", "name", "level", "district", "labels", "threshold", "counterpart_of"}
+    {"code", "name", "level", "district", "labels", "threshold", "counterpart_of", *DEADLINE_KEYS}
 )
 
 
@@ -115,6 +122,16 @@ def _department(index: int, raw: object, fail: _Fail) -> Department:
     counterpart_of = raw.get("counterpart_of")
     if counterpart_of is not None and not isinstance(counterpart_of, str):
         raise fail(f"{where}: 'counterpart_of' must be a department code string", entry=code)
+    hours: dict[str, float | None] = {}
+    for key in DEADLINE_KEYS:
+        value = raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise fail(
+                f"{where}: bad {key} {value!r}; it must be a number of working hours above 0 "
+                f"and at most {MAX_DEADLINE_HOURS}",
+                entry=code,
+            )
+        hours[key] = None if value is None else float(value)
     return Department(
         code=code,
         name=name,
@@ -123,4 +140,6 @@ def _department(index: int, raw: object, fail: _Fail) -> Department:
         labels=labels,
         threshold=None if threshold is None else float(threshold),
         counterpart_of=counterpart_of,
+        accept_hours=hours["accept_hours"],
+        resolve_hours=hours["resolve_hours"],
     )

@@ -81,7 +81,8 @@ class Settings:
     # Daily statistics counters kept at write time (off only to measure what they cost).
     stats_counters: bool = True
     # Statutory deadlines in working hours (office hours of working days), from the moment a
-    # ticket reaches a department: one working day to accept, five to resolve.
+    # ticket reaches a department: one working day to accept, five to resolve. The defaults:
+    # a department's registry entry may set its own (triage.core.deadlines).
     accept_hours: int = 7
     resolve_hours: int = 35
 
@@ -181,6 +182,13 @@ class Settings:
                 "TRIAGE_HEARTBEAT_INTERVAL_MS",
                 str(self.heartbeat_interval_ms),
                 f"must be at most a third of TRIAGE_SESSION_TIMEOUT_MS ({self.session_timeout_ms})",
+            )
+        if self.resolve_hours < self.accept_hours:
+            raise SettingsError(
+                "TRIAGE_RESOLVE_HOURS",
+                str(self.resolve_hours),
+                f"must be at least TRIAGE_ACCEPT_HOURS ({self.accept_hours}): a ticket cannot be "
+                "due to be resolved before it is due to be accepted",
             )
         for name, value in (
             ("TRIAGE_MODEL", self.model),

@@ -123,6 +123,8 @@ def _backlog(body: Doc) -> Table:
             d["overdue_accept"],
             d["waiting_resolve"],
             d["overdue_resolve"],
+            d["accept_hours"],
+            d["resolve_hours"],
         ]
         for d in body["departments"]
     ]
@@ -136,6 +138,8 @@ def _backlog(body: Doc) -> Table:
         "超期未受理",
         "待办结",
         "超期未办结",
+        "受理时限（工作小时）",
+        "办结时限（工作小时）",
     )
     return Table("积压与超期", headers, rows)
 

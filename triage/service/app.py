@@ -25,6 +25,7 @@ from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.registry_file import load_registry
 from triage.adapters.shadow import poll_shadow
 from triage.adapters.store import MongoHotspotStore, MongoShadowState, MongoTicketStore
+from triage.core.deadlines import Deadlines, department_deadlines
 from triage.core.hotspots import DetectorConfig
 from triage.core.settings import Settings
 from triage.service import dashboard
@@ -35,6 +36,7 @@ from triage.service.keys import (
     CATALOG,
     CONSUMER,
     CONSUMER_TASK,
+    DEADLINES,
     EVENTS_TASK,
     HOTSPOT_STORE,
     HOTSPOTS,
@@ -86,6 +88,8 @@ def create_app(
     app[SETTINGS] = settings
     registry = load_registry(settings.departments)
     app[REGISTRY] = registry
+    default = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
+    app[DEADLINES] = department_deadlines(registry, default)
     app[CATALOG] = catalog or FolderCatalog(settings.models_dir)
     if tokens is None:
         tokens = load_tokens(settings.tokens_file, registry)

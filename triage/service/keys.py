@@ -15,6 +15,7 @@ from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
 from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.store import HotspotStore, ShadowState, TicketStore
+from triage.core.deadlines import DeadlineTable
 from triage.core.departments import Registry
 from triage.core.settings import Settings
 
@@ -23,6 +24,7 @@ __all__ = [
     "CATALOG",
     "CONSUMER",
     "CONSUMER_TASK",
+    "DEADLINES",
     "EVENTS_TASK",
     "HOTSPOTS",
     "HOTSPOT_STORE",
@@ -36,6 +38,8 @@ __all__ = [
 
 SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", Registry)
+# Each department's statutory deadlines: the registry's, else the settings' defaults.
+DEADLINES = web.AppKey("deadlines", DeadlineTable)
 ANALYZER = web.AppKey("analyzer", Analyzer)
 STORE = web.AppKey("store", TicketStore)
 PRODUCER = web.AppKey("producer", KafkaProducer)

@@ -15,7 +15,7 @@ import sys
 import structlog
 from aiohttp import web
 
-from triage.core.errors import SettingsError
+from triage.core.errors import RegistryError, SettingsError
 from triage.core.settings import Settings
 from triage.service.app import create_app, load_analyzer
 from triage.service.keys import CONSUMER_TASK
@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         # TRIAGE_TOKENS_FILE is read when the app is built.
         log.error("bad settings", variable=exc.variable, problem=str(exc))  # noqa: TRY400
+        return 2
+    except RegistryError as exc:
+        # The department registry (TRIAGE_DEPARTMENTS) too; the message names the entry.
+        log.error("bad department registry", entry=exc.entry, problem=str(exc))  # noqa: TRY400
         return 2
 
 

@@ -279,10 +279,15 @@ function renderTables(s, deps, backlog, routings) {
     name: deptName(b.department), open: b.open, waiting_accept: b.waiting_accept,
     overdue_accept: b.overdue_accept, waiting_resolve: b.waiting_resolve, overdue_resolve: b.overdue_resolve,
     overdue: b.overdue_accept + b.overdue_resolve > 0,
+    // The hotline's own tickets (review, returned) wait for no department's deadline.
+    deadline: b.department ? b.accept_hours : null,
+    deadline_text: b.department ? b.accept_hours + " / " + b.resolve_hours : "–",
   })));
-  $("deadline-note").textContent = "法定时限：受理 " + backlog.deadlines.accept_hours + " 个工作小时，办结 " +
-    backlog.deadlines.resolve_hours + " 个工作小时（工作日 9:00-12:00、14:00-18:00，节假日与调休按 " +
-    backlog.calendar + "）";
+  const own = backlog.range.department;
+  $("deadline-note").textContent = (own ? "本部门法定时限" : "默认法定时限") + "：受理 " +
+    backlog.deadlines.accept_hours + " 个工作小时，办结 " + backlog.deadlines.resolve_hours +
+    " 个工作小时" + (own ? "" : "（各部门另有规定的见表中“时限”列）") +
+    "；工作日 9:00-12:00、14:00-18:00，节假日与调休按 " + backlog.calendar + "。";
   setRows("routings", routings.routings.map((r) => ({
     from: r.routed_to_name || r.routed_to, to: r.settled_at_name || r.settled_at, count: r.count,
   })));
@@ -438,6 +443,7 @@ document.addEventListener("DOMContentLoaded", () => {
     { key: "name" }, { key: "open", num: true, show: numCol }, { key: "waiting_accept", num: true, show: numCol },
     { key: "overdue_accept", num: true, show: numCol }, { key: "waiting_resolve", num: true, show: numCol },
     { key: "overdue_resolve", num: true, show: numCol },
+    { key: "deadline", num: true, show: (v, row) => row.deadline_text },
   ]);
   defineTable("routings", [{ key: "from" }, { key: "to" }, { key: "count", num: true, show: numCol }]);
   defineTable("channels", [{ key: "key" }, { key: "count", num: true, show: numCol }]);

@@ -1,11 +1,13 @@
-"""``GET /v1/departments``: the registry, with each department's routed topic."""
+"""``GET /v1/departments``: the registry, with each department's routed topic and the
+deadlines that apply to it (``accept_hours`` / ``resolve_hours`` are the registry entry's own,
+null when it sets none; ``deadlines`` what applies after inheritance and the defaults)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from triage.service.api.auth import ROLES, requires
-from triage.service.keys import REGISTRY, SETTINGS
+from triage.service.keys import DEADLINES, REGISTRY, SETTINGS
 
 __all__ = ["add_routes"]
 
@@ -13,6 +15,7 @@ __all__ = ["add_routes"]
 @requires(*sorted(ROLES))
 async def departments(request: web.Request) -> web.Response:
     registry, prefix = request.app[REGISTRY], request.app[SETTINGS].topic_prefix
+    deadlines = request.app[DEADLINES]
     return web.json_response(
         {
             "city": registry.city,
@@ -22,7 +25,8 @@ async def departments(request: web.Request) -> web.Response:
                 for d in registry.districts
             ],
             "departments": [
-                {**d.to_json(), "topic": d.topic(prefix)} for d in registry.departments
+                {**d.to_json(), "deadlines": deadlines(d.code).to_json(), "topic": d.topic(prefix)}
+                for d in registry.departments
             ],
         }
     )

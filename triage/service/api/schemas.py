@@ -239,7 +239,7 @@ SCHEMAS: dict[str, S] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["code", "name", "level", "labels", "topic"],
+                    "required": ["code", "name", "level", "labels", "deadlines", "topic"],
                     "properties": {
                         "code": STR,
                         "name": STR,
@@ -248,6 +248,13 @@ SCHEMAS: dict[str, S] = {
                         "labels": {"type": "array", "items": STR},
                         "threshold": nullable(NUM),
                         "counterpart_of": OSTR,
+                        "accept_hours": nullable(NUM),
+                        "resolve_hours": nullable(NUM),
+                        "deadlines": {
+                            "type": "object",
+                            "required": ["accept_hours", "resolve_hours"],
+                            "properties": {"accept_hours": NUM, "resolve_hours": NUM},
+                        },
                         "topic": STR,
                     },
                 },

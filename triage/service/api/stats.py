@@ -15,14 +15,13 @@ from typing import Any, Final
 from aiohttp import web
 
 from triage.core import backlog_stats, counter_stats, stats_tables
-from triage.core.deadlines import Deadlines
 from triage.core.stats import StatsQuery, StatsQueryError
 from triage.service.api.auth import requires
 from triage.service.api.errors import ApiError
 from triage.service.api.query import local_day, readable_department, refuse_unknown
 from triage.service.api.stats_export import render_csv, render_xlsx
 from triage.service.api.stats_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS
-from triage.service.keys import MODEL, REGISTRY, SETTINGS, STORE
+from triage.service.keys import DEADLINES, MODEL, REGISTRY, STORE
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 
@@ -122,13 +121,11 @@ def _names(request: web.Request) -> dict[str, str]:
 
 @requires(*READERS)
 async def backlog(request: web.Request) -> web.Response:
-    """Open tickets by age and department; overdue against the statutory deadlines."""
+    """Open tickets by age and department; overdue against each department's deadlines."""
     q = parse_query(request)
     parts = await _counters(request, q, everything=False)
-    settings = request.app[SETTINGS]
-    limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
     now = datetime.now(UTC)
-    body = backlog_stats.backlog(q, parts, _names(request), lambda _: limits, now)
+    body = backlog_stats.backlog(q, parts, _names(request), request.app[DEADLINES], now)
     return await _respond(request, "backlog", body)
 
 
@@ -150,15 +147,13 @@ async def queue(request: web.Request) -> web.Response:
     q = parse_query(request)
     if q.department is None:
         raise ApiError(422, "the queue is a department's: name one", field="department")
-    settings = request.app[SETTINGS]
-    limits = Deadlines(float(settings.accept_hours), float(settings.resolve_hours))
     store = request.app[STORE]
     docs = []
     for status in ("routed", "reassigned", "accepted"):
         docs += await store.list_tickets(
             department=q.department, status=status, limit=QUEUE_LIMIT, after=None
         )
-    body = backlog_stats.queue(q, docs, limits, datetime.now(UTC))
+    body = backlog_stats.queue(q, docs, request.app[DEADLINES], datetime.now(UTC))
     return await _respond(request, "queue", body)
 
 

@@ -117,17 +117,19 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/stats/backlog": _operation(
         "Backlog ageing and overdue tickets",
         "Open tickets (received in the range) by age in local days since receipt, per "
-        "department; those waiting to be accepted or resolved past the statutory deadline in "
-        "working hours (office hours of working days on China's official holiday calendar, "
-        "调休 included), counted from the hour the ticket reached the department.",
+        "department; those waiting to be accepted or resolved past their department's "
+        "statutory deadline in working hours (the registry's `accept_hours` / `resolve_hours` "
+        "for it, else the service defaults; office hours of working days on China's official "
+        "holiday calendar, 调休 included), counted from the hour the ticket reached the "
+        "department.",
         "StatsBacklog",
     ),
     "/v1/stats/queue": _operation(
         "A department's queue",
         "The department's open tickets (routed, reassigned, accepted; at most 200 of each), "
-        "by deadline: age since receipt, what they wait for, the statutory deadline in working "
-        "hours and whether it has passed. `department` is required (a department token: its "
-        "own).",
+        "by deadline: age since receipt, what they wait for, the department's statutory "
+        "deadline in working hours and whether it has passed, with the deadlines that apply. "
+        "`department` is required (a department token: its own).",
         "StatsQueue",
     ),
     "/v1/stats/routings": _operation(

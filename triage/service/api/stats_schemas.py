@@ -44,9 +44,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "now": {"type": "string", "format": "date-time"},
             "calendar": {"type": "string", "description": "The holiday calendar used."},
             "deadlines": {
-                "type": "object",
-                "required": ["accept_hours", "resolve_hours"],
-                "properties": {"accept_hours": _HOURS, "resolve_hours": _HOURS},
+                **_ref("StatsDeadlines"),
+                "description": "The filtered department's deadlines, else the default; each "
+                "department row carries its own.",
             },
             "open": _INT,
             "ages": {**_AGES, "description": "Open tickets by age bucket (0-1d ... 30d+)."},
@@ -89,13 +89,22 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "StatsDeadlines": {
+        "type": "object",
+        "required": ["accept_hours", "resolve_hours"],
+        "description": "Statutory deadlines in working hours from when a ticket reaches the "
+        "department: the registry's for the department, else TRIAGE_ACCEPT_HOURS and "
+        "TRIAGE_RESOLVE_HOURS.",
+        "properties": {"accept_hours": _HOURS, "resolve_hours": _HOURS},
+    },
     "StatsQueue": {
         "type": "object",
-        "required": ["range", "department", "now", "overdue", "tickets"],
+        "required": ["range", "department", "now", "deadlines", "overdue", "tickets"],
         "properties": {
             "range": _ref("StatsRange"),
             "department": {"type": "string"},
             "now": {"type": "string", "format": "date-time"},
+            "deadlines": _ref("StatsDeadlines"),
             "overdue": _INT,
             "tickets": {
                 "type": "array",
