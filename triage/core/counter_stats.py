@@ -1,5 +1,11 @@
 """The statistics read from the daily counters (triage.core.counters) instead of from every
-ticket and event: a request reads a few documents per day of its range, whatever the history.
+ticket and event.
+
+Each figure takes the counter documents of its range (``department_pipeline`` and
+``global_pipeline`` select them) or the same documents merged: summed over days within a
+department, or over departments within a day, when the figure reads no day or no department
+(the store keeps those sums up to date, so a request without a range does not cost what the
+history holds). The figures are the same either way, whatever the order of the documents.
 
 The figures and their shapes are those of triage.core.stats (the same shaping is reused where
 it fits); hours to accept and resolve are percentiles of fixed hour buckets, interpolated
@@ -11,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from triage.core import stats
@@ -23,6 +30,8 @@ __all__ = [
     "department_pipeline",
     "departments",
     "global_pipeline",
+    "settled_pairs",
+    "settled_rows",
     "split",
     "summary",
 ]
@@ -64,7 +73,10 @@ def split(docs: Iterable[Doc]) -> dict[str, list[Doc]]:
 
 def _rows(counter: Mapping[Any, int]) -> list[Doc]:
     items = [(k, n) for k, n in counter.items() if n]
-    ordered = sorted(items, key=lambda kv: (-kv[1], "" if kv[0] is None else str(kv[0])))
+    # None (no value) before "": the order never depends on the order of the documents.
+    ordered = sorted(
+        items, key=lambda kv: (-kv[1], "" if kv[0] is None else str(kv[0]), kv[0] is not None)
+    )
     return [{"key": k, "count": n} for k, n in ordered]
 
 
@@ -77,7 +89,10 @@ def _total(docs: Iterable[Doc], name: str) -> int:
 
 
 def _reasons(flow: Sequence[Doc]) -> list[Doc]:
-    counts = Counter({(k or ""): n for k, n in sum_fields(flow, "reason").items() if n})
+    counts: Counter[str] = Counter()
+    for k, n in sum_fields(flow, "reason").items():
+        if n:
+            counts[k or ""] += n
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: stats.TOP_REASONS]
     return [{"reason": reason, "count": n} for reason, n in ordered]
 
@@ -111,7 +126,9 @@ def summary(q: StatsQuery, parts: Mapping[str, list[Doc]], active_model: str | N
                 last[version] = at
     models = [
         {"version": v, "decisions": n, "last_at": _iso(last.get(v))}
-        for v, n in sorted(decisions.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        for v, n in sorted(
+            decisions.items(), key=lambda kv: (-kv[1], str(kv[0]), kv[0] is not None)
+        )
         if n
     ]
     return {
@@ -206,6 +223,13 @@ def departments(q: StatsQuery, parts: Mapping[str, list[Doc]], names: Mapping[st
     return shaped
 
 
+@lru_cache(maxsize=65536)
+def _settled(name: str) -> tuple[str | None, bool, str | None]:
+    """A ``settled`` count's name as (first department, auto-routed, model version)."""
+    first, auto, model = name.split("~")
+    return unkey(first), auto == "true", unkey(model)
+
+
 def settled_rows(state: Iterable[Doc]) -> list[Doc]:
     """Settled tickets as ``{_id: {first, final, auto, model}, n}`` rows, one per distinct
     key (summed over days first: a range holds thousands of documents, few distinct keys)."""
@@ -218,17 +242,82 @@ def settled_rows(state: Iterable[Doc]) -> list[Doc]:
                 raw[(department, name)] = raw.get((department, name), 0) + n
     rows: list[Doc] = []
     for (department, name), n in raw.items():
-        first, auto, model = name.split("~")
-        ids = {
-            "first": unkey(first),
-            "final": department,
-            "auto": auto == "true",
-            "model": unkey(model),
-        }
+        first, auto, model = _settled(name)
+        ids = {"first": first, "final": department, "auto": auto, "model": model}
         rows.append({"_id": ids, "n": n})
     return rows
 
 
+@lru_cache(maxsize=65536)
+def _first_only(name: str) -> str:
+    return f"{name.partition('~')[0]}~false~-"
+
+
+def settled_pairs(state: Iterable[Doc]) -> list[Doc]:
+    """State documents holding only their settled tickets summed over how they were routed
+    and by which model, one per department: all that the wrong routings read
+    (``backlog_stats.routings``), in a fraction of the entries."""
+    pairs: dict[str | None, dict[str, int]] = {}
+    for doc in state:
+        settled = doc.get("settled")
+        if settled:
+            mine = pairs.setdefault(doc.get("department"), {})
+            for name, n in settled.items():
+                first = _first_only(name)
+                mine[first] = mine.get(first, 0) + n
+    return [
+        {"kind": "state", "department": department, "settled": settled}
+        for department, settled in pairs.items()
+    ]
+
+
+def _score(tickets: int, correct: int) -> Doc:
+    return {"tickets": tickets, "correct": correct, "accuracy": _rate(correct, tickets)}
+
+
 def accuracy(q: StatsQuery, parts: Mapping[str, list[Doc]]) -> Doc:
-    """First-routing accuracy (the shape of ``stats.shape_accuracy``)."""
-    return stats.shape_accuracy(q, settled_rows(parts["state"]))
+    """First-routing accuracy (``stats.shape_accuracy`` of ``settled_rows``): the settled
+    counts are first summed by what the figure tells apart (department that kept the ticket,
+    whether it was the first, how it was routed, model), a few hundred keys."""
+    classes: dict[tuple[str, bool, bool, str], int] = {}
+    unknown = 0
+    for doc in parts["state"]:
+        settled = doc.get("settled")
+        final = doc.get("department")
+        if not settled:
+            continue
+        for name, n in settled.items():
+            first, auto, model = _settled(name)
+            if not first or not final:
+                # Stored before first routings were recorded, or settled without a department.
+                unknown += n
+                continue
+            key = (final, first == final, auto, str(model))
+            classes[key] = classes.get(key, 0) + n
+    total_ = [0, 0]
+    how = {True: [0, 0], False: [0, 0]}
+    by_dept: dict[str, list[int]] = {}
+    by_model: dict[str, list[int]] = {}
+    for (final, hit, auto, model), n in classes.items():
+        for score in (
+            total_,
+            how[auto],
+            by_dept.setdefault(final, [0, 0]),
+            by_model.setdefault(model, [0, 0]),
+        ):
+            score[0] += n
+            score[1] += n if hit else 0
+    return {
+        "range": q.to_json(),
+        **_score(*total_),
+        "auto_routed": _score(*how[True]),
+        "reviewed": _score(*how[False]),
+        "by_department": [
+            {"department": d, **_score(*score)}
+            for d, score in sorted(by_dept.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        ],
+        "by_model": [
+            {"model_version": m, **_score(*score)} for m, score in sorted(by_model.items())
+        ],
+        "unknown": unknown,
+    }

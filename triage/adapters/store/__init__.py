@@ -8,7 +8,7 @@ statistics counters (``counters``) are kept with every write, exactly once, and 
 statistics from a copy in memory (``counter_cache``).
 """
 
-from triage.adapters.store.counter_cache import CounterCache
+from triage.adapters.store.counter_cache import CounterCache, CounterView, Grain, Parts
 from triage.adapters.store.counters import COUNTERS, MongoCounters, RebuildResult, counter_documents
 from triage.adapters.store.hotspots import (
     HOTSPOT_INDEXES,
@@ -38,8 +38,10 @@ __all__ = [
     "HOTSPOT_INDEXES",
     "TICKET_INDEXES",
     "CounterCache",
+    "CounterView",
     "DeadLetterRecord",
     "EventWrite",
+    "Grain",
     "HotspotQuery",
     "HotspotStore",
     "HotspotWrite",
@@ -49,6 +51,7 @@ __all__ = [
     "MongoHotspotStore",
     "MongoShadowState",
     "MongoTicketStore",
+    "Parts",
     "RebuildResult",
     "ShadowState",
     "StoreCounts",

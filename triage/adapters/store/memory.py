@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from triage.adapters.store.counter_cache import CounterView, Grain, Parts
 from triage.adapters.store.records import (
     Collection,
     DeadLetterRecord,
@@ -20,7 +21,7 @@ from triage.adapters.store.records import (
 from triage.core import counters
 from triage.core.aggregation import run_pipeline
 from triage.core.errors import StoreUnavailableError
-from triage.core.stats import reason_kind
+from triage.core.stats import StatsQuery, reason_kind
 
 
 @dataclass
@@ -104,6 +105,10 @@ class MemoryTicketStore:
                 for r in self.deadletters.values()
             ]
         return run_pipeline(docs, pipeline)
+
+    async def counter_parts(self, query: StatsQuery, grain: Grain) -> Parts:
+        self._check()
+        return CounterView.of(self.counters.values()).parts(query, grain)
 
     async def find_event(self, event_id: str) -> Doc | None:
         self._check()

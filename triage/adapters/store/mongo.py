@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from triage.adapters.store.counter_cache import select
+from triage.adapters.store.counter_cache import Grain, Parts, select
 from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
 from triage.adapters.store.records import (
     LOCAL_TZ,
@@ -28,7 +28,7 @@ from triage.adapters.store.records import (
 )
 from triage.core.aggregation import run_pipeline
 from triage.core.errors import StoreError, StoreUnavailableError
-from triage.core.stats import reason_kind
+from triage.core.stats import StatsQuery, reason_kind
 
 _DUPLICATE_KEY = 11000
 # Settled tickets by time, for `triage outcomes export`; sparse, so inserts do not pay for it.
@@ -169,6 +169,14 @@ class MongoTicketStore:
         except PyMongoError as exc:
             raise translate_error(exc) from exc
         return rows
+
+    async def counter_parts(self, query: StatsQuery, grain: Grain) -> Parts:
+        """What the statistics of ``query`` read from the counters (see CounterView.parts)."""
+        try:
+            view = await self.counters.cache.current()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return view.parts(query, grain)
 
     async def find_event(self, event_id: str) -> Doc | None:
         try:

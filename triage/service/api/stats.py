@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
+from triage.adapters.store import Grain, Parts
 from triage.core import backlog_stats, counter_stats, stats_tables
 from triage.core.stats import StatsQuery, StatsQueryError
 from triage.service.api.auth import requires
@@ -26,8 +27,6 @@ from triage.service.keys import DEADLINES, MODEL, REGISTRY, STORE
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "parse_query"]
 
 READERS = ("supervisor", "trainer", "department")
-COUNTERS: Final = "daily_counters"
-Parts = dict[str, list[dict[str, Any]]]
 PARAMETERS = ("from", "to", "department", "format")
 FORMATS = ("json", "csv", "xlsx")
 _TYPES = {
@@ -71,21 +70,17 @@ async def _respond(request: web.Request, name: str, body: dict[str, Any]) -> web
     )
 
 
-async def _counters(request: web.Request, q: StatsQuery, *, everything: bool) -> Parts:
-    """The counter documents of the range: per department, and (``everything``) global."""
-    store = request.app[STORE]
-    pipelines = [counter_stats.department_pipeline(q)]
-    if everything:
-        pipelines.append(counter_stats.global_pipeline(q))
-    results = await asyncio.gather(*(store.aggregate(COUNTERS, p) for p in pipelines))
-    return counter_stats.split(doc for rows in results for doc in rows)
+async def _counters(request: web.Request, q: StatsQuery, grain: Grain) -> Parts:
+    """The counters the figures of ``q`` read, merged as finely as ``grain`` says they need:
+    without a day range, a request reads sums kept over the whole history, not its days."""
+    return await request.app[STORE].counter_parts(q, grain)
 
 
 @requires(*READERS)
 async def summary(request: web.Request) -> web.Response:
     """Headline figures: volumes, auto-route rate, backlog, return rate, dead letters, models."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=True)
+    parts = await _counters(request, q, "department")
     active = request.app[MODEL].version if MODEL in request.app else None
     return await _respond(request, "summary", counter_stats.summary(q, parts, active))
 
@@ -94,7 +89,7 @@ async def summary(request: web.Request) -> web.Response:
 async def daily(request: web.Request) -> web.Response:
     """Tickets, auto-routed, reviewed and dead letters per local day."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=True)
+    parts = await _counters(request, q, "day")
     return await _respond(request, "daily", counter_stats.daily(q, parts))
 
 
@@ -102,7 +97,7 @@ async def daily(request: web.Request) -> web.Response:
 async def departments(request: web.Request) -> web.Response:
     """Per department: volume, accepted, returned, resolved, return rate, hours, reasons."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=False)
+    parts = await _counters(request, q, "department")
     names = {d.code: d.name for d in request.app[REGISTRY].departments}
     return await _respond(request, "departments", counter_stats.departments(q, parts, names))
 
@@ -111,7 +106,7 @@ async def departments(request: web.Request) -> web.Response:
 async def accuracy(request: web.Request) -> web.Response:
     """First-routing accuracy of settled (accepted or resolved) tickets."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=False)
+    parts = await _counters(request, q, "department")
     return await _respond(request, "accuracy", counter_stats.accuracy(q, parts))
 
 
@@ -123,7 +118,7 @@ def _names(request: web.Request) -> dict[str, str]:
 async def backlog(request: web.Request) -> web.Response:
     """Open tickets by age and department; overdue against each department's deadlines."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=False)
+    parts = await _counters(request, q, "open")
     now = datetime.now(UTC)
     body = backlog_stats.backlog(q, parts, _names(request), request.app[DEADLINES], now)
     return await _respond(request, "backlog", body)
@@ -133,8 +128,9 @@ async def backlog(request: web.Request) -> web.Response:
 async def routings(request: web.Request) -> web.Response:
     """The most frequent wrong first routings: routed to one department, settled at another."""
     q = parse_query(request)
-    parts = await _counters(request, q, everything=False)
-    return await _respond(request, "routings", backlog_stats.routings(q, parts, _names(request)))
+    parts = await _counters(request, q, "department")
+    pairs = {"state": counter_stats.settled_pairs(parts["state"])}
+    return await _respond(request, "routings", backlog_stats.routings(q, pairs, _names(request)))
 
 
 QUEUE_LIMIT = 200
