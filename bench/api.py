@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -220,11 +219,7 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if flow is not None:
             flow.kill()
             flow.wait()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stack.stop_child(proc)
         log.close()
 
 

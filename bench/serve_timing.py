@@ -8,7 +8,6 @@ SIGKILL after a minute) on every exit path.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -16,16 +15,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
+from triage.adapters import stack
+
 __all__ = ["time_consumer"]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def time_consumer(
@@ -67,7 +59,7 @@ def time_consumer(
                 if event.get("event") == "batch committed" and event["consumed"] >= n:
                     end = datetime.fromisoformat(at).timestamp()
     finally:
-        _stop(proc)
+        stack.stop_child(proc, 60)
     if start is None or end is None:
         raise SystemExit(f"the service did not finish; see {log}")
     return end - start

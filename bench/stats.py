@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -343,8 +342,7 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         print_queries(result["query_ms"])
         print(f"  max_query_ms {result['max_query_ms']} (rebuild next)", flush=True)
         save(args.json, result)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        stack.stop_child(proc, 60)
         proc = None
         t0 = time.perf_counter()
         rebuilt = await asyncio.to_thread(

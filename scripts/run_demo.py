@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -179,10 +178,7 @@ def main() -> int:
     else:
         return 1
     finally:
-        if service.poll() is None:
-            service.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                service.wait(30)
+        stack.stop_child(service)
         for name, data_dir in (("mongo", local.mongo_dir), ("kafka", local.kafka_dir)):
             if name in started:  # leave servers that were running before alone
                 stack.stop(data_dir / "server.pid")

@@ -24,6 +24,7 @@ from triage.core.features import CharNgrams, FeatureSet, Featurizer, WordNgrams
 from triage.core.model import Calibrator, Matrix
 
 Labels = npt.NDArray[np.int64]
+Fitted = tuple[FeatureSet, Matrix, Matrix]  # what `fit_linear` returns
 
 
 def fit_features(docs: Sequence[TicketText], cfg: TrainConfig) -> FeatureSet:
@@ -54,9 +55,7 @@ def select(features: FeatureSet, columns: npt.NDArray[np.int64]) -> FeatureSet:
     return FeatureSet(tuple(parts), features.weights)
 
 
-def fit_linear(
-    docs: Sequence[TicketText], y: Labels, n_labels: int, cfg: TrainConfig
-) -> tuple[FeatureSet, Matrix, Matrix]:
+def fit_linear(docs: Sequence[TicketText], y: Labels, n_labels: int, cfg: TrainConfig) -> Fitted:
     """Averaged LinearSVC + ridge weights over the k n-grams chi-squared ranks best.
 
     Only the selected n-grams stay in the vocabulary, and vectors are re-normalised over them:
@@ -98,6 +97,12 @@ def fit_linear(
     return features, coef, intercept
 
 
+def decision_scores(fitted: Fitted, docs: Sequence[TicketText]) -> npt.NDArray[np.float32]:
+    """The linear scores of a fitted model for ``docs`` (before calibration)."""
+    features, coef, intercept = fitted
+    return (np.asarray(features.transform(docs) @ coef.T) + intercept).astype(np.float32)
+
+
 def out_of_fold_scores(
     docs: Sequence[TicketText],
     y: Labels,
@@ -110,9 +115,8 @@ def out_of_fold_scores(
     folds = StratifiedKFold(cfg.folds, shuffle=True, random_state=cfg.seed)
     for i, (train, test) in enumerate(folds.split(np.zeros(len(y)), y)):
         progress(f"fold {i + 1}/{cfg.folds}")
-        features, coef, intercept = fit_linear([docs[j] for j in train], y[train], n_labels, cfg)
-        x = features.transform([docs[j] for j in test])
-        scores[test] = np.asarray(x @ coef.T) + intercept
+        fitted = fit_linear([docs[j] for j in train], y[train], n_labels, cfg)
+        scores[test] = decision_scores(fitted, [docs[j] for j in test])
     return scores
 
 

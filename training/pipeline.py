@@ -24,8 +24,10 @@ from sklearn.model_selection import train_test_split
 
 from training.config import TrainConfig
 from training.fit import (
+    Fitted,
     Labels,
     cross_calibrated,
+    decision_scores,
     fit_calibrator,
     fit_linear,
     out_of_fold_scores,
@@ -43,8 +45,7 @@ from training.metrics import (
 from training.report import evaluation_name, model_card, write_metrics, write_plots
 from triage.adapters.artifact import save_model
 from triage.core.domain import TicketText
-from triage.core.features import FeatureSet
-from triage.core.model import Matrix, Model, softmax
+from triage.core.model import Model, softmax
 from triage.core.text import prepare
 
 Progress = Callable[[str], None]
@@ -103,9 +104,6 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-Fitted = tuple[FeatureSet, Matrix, Matrix]
-
-
 @dataclass(frozen=True)
 class OutOfSample:
     """Scores of examples by models that never trained on them, and how they were obtained."""
@@ -137,10 +135,8 @@ def out_of_sample(data: Dataset, cfg: TrainConfig, progress: Progress) -> OutOfS
     train_idx, valid = validation_split(data.y, cfg.validation_share, cfg.seed)
     progress("fit")
     fitted = fit_linear([data.docs[i] for i in train_idx], data.y[train_idx], len(data.labels), cfg)
-    features, coef, intercept = fitted
     progress("validate")
-    x = features.transform([data.docs[i] for i in valid])
-    scores = (np.asarray(x @ coef.T) + intercept).astype(np.float32)
+    scores = decision_scores(fitted, [data.docs[i] for i in valid])
     y = data.y[valid]
     method = {
         "method": "validation",
@@ -195,11 +191,8 @@ def holdout_scores(
     train, test = train_test_split(
         np.arange(len(data.y)), test_size=cfg.holdout, stratify=data.y, random_state=cfg.seed
     )
-    features, coef, intercept = fit_linear(
-        [data.docs[i] for i in train], data.y[train], len(data.labels), cfg
-    )
-    x = features.transform([data.docs[i] for i in test])
-    proba = temperature_model.calibrator(np.asarray(x @ coef.T) + intercept)
+    fitted = fit_linear([data.docs[i] for i in train], data.y[train], len(data.labels), cfg)
+    proba = temperature_model.calibrator(decision_scores(fitted, [data.docs[i] for i in test]))
     scores = classification_scores(data.y[test], proba, data.labels)
     scores.pop("confusion")
     return scores

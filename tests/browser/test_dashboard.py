@@ -8,7 +8,6 @@ import asyncio
 import csv
 import io
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -181,12 +180,7 @@ def seeded(
                 time.sleep(0.3)
         yield Seeded(url, n, department, held, accepted, returned)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stack.stop_child(proc)
         log.close()
 
 

@@ -3,12 +3,13 @@ by SIGTERM (SIGKILL after 30 s) when the test ends, whatever happened."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from triage.adapters import stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,13 +34,7 @@ class Services:
     def close(self) -> None:
         """Stop every service still running and close the logs; started ones are forgotten."""
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stack.stop_child(proc)
         for log in self.logs:
             log.close()
         self.procs.clear()

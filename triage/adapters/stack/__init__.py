@@ -18,7 +18,7 @@ from triage.adapters.stack.kafka import ensure_kafka_jars, kafka_answers, start_
 from triage.adapters.stack.mongo import start_mongo
 from triage.adapters.stack.owners import Orphan, owned_run, reap_orphans, runs_dir
 from triage.adapters.stack.ports import free_port, port_in_use
-from triage.adapters.stack.process import HOST, ServerProcess, kill, stop
+from triage.adapters.stack.process import HOST, ServerProcess, kill, stop, stop_child
 from triage.adapters.store.ping import mongo_answers
 from triage.core.errors import StackError
 
@@ -42,4 +42,5 @@ __all__ = [
     "start_kafka",
     "start_mongo",
     "stop",
+    "stop_child",
 ]

@@ -8,9 +8,11 @@ import fcntl
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from triage.core.errors import StackError
 
@@ -199,6 +201,18 @@ def stop(target: ServerProcess | Path, *, timeout: float = STOP_TIMEOUT) -> bool
             raise StackError(f"process {pid} did not exit even after SIGKILL")
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def stop_child(proc: subprocess.Popen[Any], timeout: float = 30.0) -> int:
+    """Stop a child process this Python started: SIGTERM, wait up to ``timeout`` s, then
+    SIGKILL. Its exit code (negative for the signal that ended it)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
 
 
 def kill(target: ServerProcess) -> None:
