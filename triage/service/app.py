@@ -134,7 +134,9 @@ def create_app(
             await store.ensure_indexes()
             await hotspot_store.ensure_indexes()
 
-        indexes = asyncio.create_task(_until_ok("mongodb indexes", ensure_indexes))
+        # Before anything writes: creating an index creates its collection, and SecantusDB
+        # 0.7.0b3 livelocks when that races the insert that would create it too.
+        await _until_ok("mongodb indexes", ensure_indexes)
         if settings.hotspot_window_days > 0:
             # Rebuilt before the consumer starts, so that no ticket is detected twice; an
             # API-only process keeps the state of its start for `similar` suggestions.
@@ -165,11 +167,7 @@ def create_app(
         )
         yield
         stop_polling.set()
-        # Indexes normally exist within a second; if MongoDB is away, stop retrying.
-        done, _ = await asyncio.wait([indexes], timeout=5)
-        if not done:
-            indexes.cancel()
-        await asyncio.gather(poller, shadow_poller, indexes, return_exceptions=True)
+        await asyncio.gather(poller, shadow_poller, return_exceptions=True)
         await producer.stop()
         await store.close()
         await hotspot_store.close()
