@@ -10,7 +10,8 @@ On servers it starts itself (triage.adapters.stack, free ports), in one run:
   max_query_ms    the slowest endpoint's p95 (target < 300 ms)
   rebuild_s       `python -m triage stats rebuild` over the whole store
   write_overhead  pipeline tickets/s (`triage serve --no-http`, real model, --pipeline-n
-                  tickets) without counters, then with, alternating twice; 1 - with/without
+                  tickets received at 15,000 a day) without counters, then with, alternating
+                  twice; 1 - with/without
 
     python bench/stats.py [--n 1000000] [--days D] [--repeats 30] [--pipeline-n 10000]
                           [--json OUT]
@@ -283,10 +284,23 @@ def pipeline_run(env: dict[str, str], n: int, log: Path) -> float:
     return n / time_consumer(env, n, log)
 
 
+def at_city_rate(lines: list[bytes], per_day: int = PER_DAY) -> list[bytes]:
+    """The tickets in their order, received one after another at a city's daily volume
+    (the templates spread them over a week, so every batch would touch a week of counters)."""
+    start = datetime(2026, 11, 23, 0, 0, tzinfo=LOCAL)
+    step = timedelta(days=1) / per_day
+    out = []
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        record["received_at"] = (start + i * step).isoformat(timespec="seconds")
+        out.append(json.dumps(record, ensure_ascii=False).encode())
+    return out
+
+
 async def write_overhead(
     bootstrap: str, uri: str, n: int, work: Path, tokens: Path
 ) -> dict[str, Any]:
-    lines = ticket_lines(n)
+    lines = at_city_rate(ticket_lines(n))
     runs: dict[str, list[float]] = {"off": [], "on": []}
     for i, mode in enumerate(("off", "on", "off", "on")):
         prefix = f"wo{i}{mode}"
