@@ -1,8 +1,15 @@
 """The Kafka loop: take a batch, plan it, deliver it, commit it; survive outages.
 
 At-least-once: offsets are committed per partition (``last.offset + 1``) only after the store
-and the publish are acknowledged. A lock held for the batch in hand makes a rebalance wait
-until that batch is committed, so a partition handed over never replays more than needed.
+and the publish are acknowledged and the batch's statistics counters are stored. Those are
+deferred: the batches delivered within ``stats_flush_ms`` have their counters added up in
+memory and written by one flush (one update per counter document, not one per batch), and
+then their offsets are committed together, in the background while later batches go on. A
+batch that was not full (the topic is caught up) is settled at once, so a quiet stream waits
+for nothing. A crash before a flush replays the batches since the last commit, and their
+tickets find the journaled counts and complete them (triage.adapters.store.counters).
+A lock held for the batch in hand makes a rebalance wait until every delivered batch is
+flushed and committed, so a partition handed over never replays more than needed.
 Store and broker failures are retried with backoff on the same batch, without committing.
 """
 
@@ -12,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
@@ -30,6 +38,9 @@ from triage.core.settings import Settings
 __all__ = ["Backoff", "Observer", "TicketConsumer"]
 
 log = structlog.get_logger("streams.consumer")
+
+# Delivered batches waiting for their flush and commit, beyond which the loop waits for them.
+MAX_UNSETTLED = 32
 
 
 def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
@@ -107,6 +118,16 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned", partitions=sorted(str(tp) for tp in assigned))
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivered:
+    """A batch stored and published whose offsets are not committed yet."""
+
+    plan: Plan
+    size: int
+    consumed: int  # messages consumed up to and including this batch
+    started: float
+
+
 class TicketConsumer:
     """Consumer group member on the tickets topic; ``stop()`` finishes the batch in hand."""
 
@@ -133,6 +154,11 @@ class TicketConsumer:
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
+        # Delivered batches in order, their counters deferred; committed by ``_settle``.
+        self._delivered: list[_Delivered] = []
+        self._settling: asyncio.Task[None] | None = None
+        self._settle_again = False
+        self._last_settle = time.monotonic()
         self._consumer = group_consumer(settings, settings.group_id)
 
     @property
@@ -146,20 +172,29 @@ class TicketConsumer:
     async def run(self) -> None:
         await self._consumer.start()
         try:
-            listener = _Listener(self._lock, self._drain, self._revoked)
+            listener = _Listener(self._lock, self._drain_and_settle, self._revoked)
             self._consumer.subscribe([self.settings.topics.tickets], listener=listener)
             while not self._stopping.is_set():
                 await self._step()
-            await self._drain()
+            async with self._lock:
+                await self._drain_and_settle()
         finally:
             await self._consumer.stop()
             log.info("consumer stopped", **self._summary())
 
     async def _drain(self) -> None:
-        """Wait for the batch being delivered, if any, to be committed."""
+        """Wait for the batch being delivered, if any, to be stored and published."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
             await pending
+
+    async def _drain_and_settle(self) -> None:
+        """Deliver the batch in hand, then flush and commit every delivered batch."""
+        await self._drain()
+        settling, self._settling = self._settling, None
+        if settling is not None:
+            await settling
+        await self._settle()
 
     async def _step(self) -> None:
         fetched = await fetch_unless_stopped(
@@ -172,7 +207,8 @@ class TicketConsumer:
             return
         messages = [m for batch in fetched.values() for m in batch]
         if not messages:
-            await self._drain()
+            async with self._lock:
+                await self._drain_and_settle()
             return
         started = time.perf_counter()
         async with self._lock:
@@ -180,6 +216,7 @@ class TicketConsumer:
                 self.stats.first_consume = time.time()
                 log.info("first batch received", size=len(messages))
             self.stats.consumed += len(messages)
+            consumed = self.stats.consumed
             # Classifying this batch overlaps the delivery of the previous one; commits still
             # happen strictly in batch order, since each waits for the one before.
             plan = await plan_batch(
@@ -190,24 +227,86 @@ class TicketConsumer:
                 executor=self.executor,
                 hotspots=self.hotspots,
             )
-            await self._drain()
-            self._pending = asyncio.create_task(
-                self._deliver_and_commit(plan, len(messages), started)
-            )
+            await self._hand_over(_Delivered(plan, len(messages), consumed, started))
 
-    async def _deliver_and_commit(self, plan: Plan, size: int, started: float) -> None:
-        await self._deliver(plan)
-        await self._commit(plan)
+    async def _hand_over(self, batch: _Delivered) -> None:
+        """Start delivering ``batch`` once the one before it is delivered (under the lock)."""
+        await self._drain()
+        if len(self._delivered) >= MAX_UNSETTLED:
+            await self._drain_and_settle()
+        self._pending = asyncio.create_task(self._deliver_and_settle(batch))
+
+    async def _deliver_and_settle(self, batch: _Delivered) -> None:
+        await self._deliver(batch.plan)
+        self._delivered.append(batch)
+        caught_up = batch.size < self.settings.batch_size
+        due = time.monotonic() - self._last_settle >= self.settings.stats_flush_ms / 1000
+        if caught_up or due:
+            self._start_settling()
+
+    def _start_settling(self) -> None:
+        """Flush and commit in the background; one at a time, in the order of delivery."""
+        settling = self._settling
+        if settling is not None and not settling.done():
+            self._settle_again = True  # once it is done, for the batches delivered since
+            return
+        if settling is not None:
+            settling.result()  # a failed settlement fails the loop
+        self._settling = asyncio.create_task(self._settle())
+
+    async def _settle(self) -> None:
+        """Store the deferred counters, then commit the batches delivered before the flush."""
+        while self._delivered:
+            self._settle_again = False
+            self._last_settle = time.monotonic()
+            batches, self._delivered = self._delivered, []
+            flush_started = time.perf_counter()
+            await self._flush_counts()
+            log.info(
+                "counters flushed",
+                batches=len(batches),
+                seconds=round(time.perf_counter() - flush_started, 3),
+            )
+            offsets: dict[tuple[str, int], int] = {}
+            for batch in batches:
+                for tp, offset in batch.plan.offsets.items():
+                    offsets[tp] = max(offsets.get(tp, 0), offset)
+            await self._commit(offsets)
+            for batch in batches:
+                await self._committed(batch)
+            if not self._settle_again:
+                return
+
+    async def _flush_counts(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self.store.flush_counts()
+            except StoreError as exc:
+                delay = backoff.step()
+                self.stats.retries += 1
+                log.warning(
+                    "counter flush failed, retrying",
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                    retry_in_s=delay,
+                )
+                await self._sleep(delay)
+            else:
+                return
+
+    async def _committed(self, batch: _Delivered) -> None:
+        plan = batch.plan
         self.stats.add(plan)
         if self.observer is not None:
-            self.observer.batch_committed(plan, time.perf_counter() - started)
+            self.observer.batch_committed(plan, time.perf_counter() - batch.started)
             await self._report_lag(plan, self.observer)
         log.info(
             "batch committed",
-            size=size,
+            size=batch.size,
             tickets=len(plan.records),
             deadletters=len(plan.deadletters),
-            **self._summary(),
+            **{**self._summary(), "consumed": batch.consumed},
         )
 
     async def _deliver(self, plan: Plan) -> None:
@@ -220,6 +319,7 @@ class TicketConsumer:
                     producer=self.producer,
                     done=done,
                     hotspots=self.hotspots,
+                    defer_counts=True,
                 )
             except (StoreError, StreamsError, KafkaError) as exc:
                 delay = backoff.step()
@@ -235,8 +335,8 @@ class TicketConsumer:
             else:
                 return
 
-    async def _commit(self, plan: Plan) -> None:
-        offsets = {TopicPartition(t, p): o for (t, p), o in plan.offsets.items()}
+    async def _commit(self, positions: dict[tuple[str, int], int]) -> None:
+        offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
         backoff = Backoff()
         while True:
             try:

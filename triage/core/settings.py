@@ -80,6 +80,10 @@ class Settings:
     hotspot_window_days: int = 90
     # Daily statistics counters kept at write time (off only to measure what they cost).
     stats_counters: bool = True
+    # The consumer adds up the counters of the batches it delivers within this time and
+    # writes them together before committing their offsets (a batch that was not full, at
+    # once); 0 writes them after every batch.
+    stats_flush_ms: int = 1_000
     # Statutory deadlines in working hours (office hours of working days), from the moment a
     # ticket reaches a department: one working day to accept, five to resolve.
     accept_hours: int = 7
@@ -154,6 +158,7 @@ class Settings:
                 "TRIAGE_HOTSPOT_WINDOW_DAYS", d.hotspot_window_days, 0, 3_650
             ),
             stats_counters=switch("TRIAGE_STATS_COUNTERS", d.stats_counters),
+            stats_flush_ms=integer("TRIAGE_STATS_FLUSH_MS", d.stats_flush_ms, 0, 60_000),
             accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
             resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
         )
