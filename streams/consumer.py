@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
@@ -57,11 +57,66 @@ def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
     )
 
 
+async def getmany_evenly(
+    consumer: AIOKafkaConsumer, *, timeout_ms: int, max_records: int
+) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    """Up to ``max_records``, an even share from each assigned partition.
+
+    The client hands out one partition's buffer (up to 4 MB) before the next, so a backlog
+    would be worked through partition by partition, each batch hours of one partition. Even
+    shares keep the partitions at the same point in time: tickets are handled close to the
+    order they arrived in, and a batch's tickets fall on few days (so touch few statistics
+    counter documents). The rest of a batch is filled from any partition only when those
+    that gave nothing have nothing to give (not while their next records are on the way).
+    Waits up to ``timeout_ms`` for the first records only.
+    """
+    out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+
+    def take(got: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> int:
+        for tp, records in got.items():
+            out.setdefault(tp, []).extend(records)
+        return sum(len(records) for records in got.values())
+
+    # One record to wait for: the assignment is known only once records arrive.
+    n = take(await consumer.getmany(timeout_ms=timeout_ms, max_records=1))
+    if n == 0:
+        return out
+    partitions = sorted(consumer.assignment())
+    share = -(-max_records // max(len(partitions), 1))
+    for tp in partitions:
+        want = min(share - len(out.get(tp, ())), max_records - n)
+        if want > 0:
+            n += take(await consumer.getmany(tp, max_records=want))
+    if not [tp for tp in partitions if tp not in out and await _behind(consumer, tp)]:
+        while n < max_records:
+            more = take(await consumer.getmany(max_records=max_records - n))
+            if more == 0:
+                break
+            n += more
+    # A rebalance while this ran: records of a partition taken away are its new owner's.
+    assigned = consumer.assignment()
+    return {tp: records for tp, records in out.items() if tp in assigned}
+
+
+async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
+    """Whether the partition has records not fetched yet (unknown counts as behind)."""
+    high: int | None = consumer.highwater(tp)
+    if high is None:
+        return True
+    try:
+        position: int = await consumer.position(tp)
+    except KafkaError:  # revoked meanwhile
+        return False
+    return position < high
+
+
 async def fetch_unless_stopped(
     consumer: AIOKafkaConsumer, stopping: asyncio.Event, *, timeout_ms: int, max_records: int
 ) -> dict[TopicPartition, list[Message]] | None:
     """The next records by partition, or None once `stopping` is set before they arrive."""
-    fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=timeout_ms, max_records=max_records))
+    fetch = asyncio.ensure_future(
+        getmany_evenly(consumer, timeout_ms=timeout_ms, max_records=max_records)
+    )
     stopped = asyncio.ensure_future(stopping.wait())
     await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
@@ -262,7 +317,7 @@ class TicketConsumer:
             batches, self._delivered = self._delivered, []
             flush_started = time.perf_counter()
             await self._flush_counts()
-            log.info(
+            log.debug(
                 "counters flushed",
                 batches=len(batches),
                 seconds=round(time.perf_counter() - flush_started, 3),

@@ -1,5 +1,5 @@
-"""The consumer's settlement: counters of delivered batches are flushed together, and a
-batch's offsets are committed only after a flush that stored its counters."""
+"""The consumer's batches: taken evenly from the partitions; their counters flushed
+together, and their offsets committed only after a flush that stored those counters."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from streams import consumer
 from streams.batch import Message, plan_batch
-from streams.consumer import TicketConsumer, _Delivered
+from streams.consumer import TicketConsumer, _Delivered, getmany_evenly
 from streams.producer import MemoryProducer
 from tests.fakes import analyzer
 from triage.adapters.registry_file import load_registry
@@ -147,3 +147,76 @@ def test_settings_read_the_flush_interval() -> None:
     assert Settings().stats_flush_ms == 1000
     assert Settings.from_env({"TRIAGE_STATS_FLUSH_MS": "0"}).stats_flush_ms == 0
     assert replace(Settings(), stats_flush_ms=250).stats_flush_ms == 250
+
+
+class Buffers:
+    """Stands for the client's prefetched records: handed out one partition after the other,
+    as aiokafka does; ``fetched`` are the partitions whose next records have arrived."""
+
+    def __init__(self, backlog: dict[int, int], fetched: set[int] | None = None) -> None:
+        self.records = {TopicPartition("t", p): list(range(n)) for p, n in backlog.items()}
+        self.fetched = set(backlog) if fetched is None else fetched
+        self.assigned = set(self.records)
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return None if tp.partition not in self.fetched else 10**6
+
+    async def position(self, tp: TopicPartition) -> int:
+        return 10**6 - len(self.records[tp])
+
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int = 1
+    ) -> dict[TopicPartition, list[int]]:
+        out: dict[TopicPartition, list[int]] = {}
+        for tp, records in self.records.items():
+            if (partitions and tp not in partitions) or tp.partition not in self.fetched:
+                continue
+            if records and max_records > 0:
+                out[tp], self.records[tp] = records[:max_records], records[max_records:]
+                max_records -= len(out[tp])
+        return out
+
+
+def _counts(got: dict[TopicPartition, list[Any]]) -> dict[int, int]:
+    return {tp.partition: len(records) for tp, records in got.items()}
+
+
+async def test_a_batch_takes_an_even_share_of_every_partition() -> None:
+    """Six partitions with a backlog: a batch of 60 takes 10 from each, not 60 from one."""
+    buffers = Buffers(dict.fromkeys(range(6), 100))
+    got = await getmany_evenly(buffers, timeout_ms=0, max_records=60)  # type: ignore[arg-type]
+    assert _counts(got) == dict.fromkeys(range(6), 10)
+
+
+async def test_the_batch_is_filled_from_others_once_a_partition_is_drained() -> None:
+    """A partition with nothing left leaves its share to the others."""
+    buffers = Buffers({0: 100, 1: 100, 2: 0})
+    got = await getmany_evenly(buffers, timeout_ms=0, max_records=60)  # type: ignore[arg-type]
+    assert sum(_counts(got).values()) == 60 and _counts(got)[0] >= 20
+
+
+async def test_no_partition_runs_ahead_while_another_waits_for_its_records() -> None:
+    """A partition whose records are still on the way is waited for: the batch is short
+    rather than filled from the partitions already there."""
+    buffers = Buffers({0: 100, 1: 100, 2: 100}, fetched={0, 1})
+    got = await getmany_evenly(buffers, timeout_ms=0, max_records=60)  # type: ignore[arg-type]
+    assert _counts(got) == {0: 20, 1: 20}
+
+
+async def test_records_of_a_partition_taken_away_meanwhile_are_left_out() -> None:
+    """A rebalance during the fetch: the revoked partition's records are not handed on."""
+    buffers = Buffers({0: 100, 1: 100})
+    real = buffers.getmany
+
+    async def revoking(*partitions: TopicPartition, **kwargs: Any) -> dict[TopicPartition, Any]:
+        got = await real(*partitions, **kwargs)
+        if TopicPartition("t", 1) in got:  # taken, then revoked before the batch is handed on
+            buffers.assigned.discard(TopicPartition("t", 1))
+        return got
+
+    buffers.getmany = revoking  # type: ignore[method-assign]
+    got = await getmany_evenly(buffers, timeout_ms=0, max_records=20)  # type: ignore[arg-type]
+    assert _counts(got) == {0: 10}
