@@ -297,13 +297,19 @@ class TicketConsumer:
         caught_up = batch.size < self.settings.batch_size
         due = time.monotonic() - self._last_settle >= self.settings.stats_flush_ms / 1000
         if caught_up or due:
-            self._start_settling()
+            self._start_settling(at_once=caught_up)
 
-    def _start_settling(self) -> None:
-        """Flush and commit in the background; one at a time, in the order of delivery."""
+    def _start_settling(self, *, at_once: bool) -> None:
+        """Flush and commit in the background; one at a time, in the order of delivery.
+
+        The interval runs from the end of the last flush: when flushes get slow (a busy
+        database), they get further apart instead of following each other without a pause.
+        """
         settling = self._settling
         if settling is not None and not settling.done():
-            self._settle_again = True  # once it is done, for the batches delivered since
+            # Caught up: once it is done, for the batches delivered since; else the next
+            # delivery after it looks again.
+            self._settle_again = self._settle_again or at_once
             return
         if settling is not None:
             settling.result()  # a failed settlement fails the loop
@@ -313,7 +319,6 @@ class TicketConsumer:
         """Store the deferred counters, then commit the batches delivered before the flush."""
         while self._delivered:
             self._settle_again = False
-            self._last_settle = time.monotonic()
             batches, self._delivered = self._delivered, []
             flush_started = time.perf_counter()
             await self._flush_counts()
@@ -327,6 +332,7 @@ class TicketConsumer:
                 for tp, offset in batch.plan.offsets.items():
                     offsets[tp] = max(offsets.get(tp, 0), offset)
             await self._commit(offsets)
+            self._last_settle = time.monotonic()
             for batch in batches:
                 await self._committed(batch)
             if not self._settle_again:
