@@ -2,15 +2,16 @@
 
 At-least-once: offsets are committed per partition (``last.offset + 1``) only after the store
 and the publish are acknowledged and the batch's statistics counters are stored. Those are
-deferred: the batches delivered within ``stats_flush_ms`` have their counters added up in
-memory and written by one flush (one update per counter document, not one per batch), and
-then their offsets are committed together, in the background while later batches go on. A
-batch that was not full (the topic is caught up) is settled at once, so a quiet stream waits
-for nothing. A crash before a flush replays the batches since the last commit, and their
-tickets find the journaled counts and complete them (triage.adapters.store.counters).
-A lock held for the batch in hand makes a rebalance wait until every delivered batch is
-flushed and committed, so a partition handed over never replays more than needed.
-Store and broker failures are retried with backoff on the same batch, without committing.
+deferred: the batches delivered within ``stats_flush_ms`` of the last flush have their
+counters added up in memory and written by one flush (one update per counter document, not
+one per batch), and then their offsets are committed together, in the background while later
+batches go on. A batch that leaves nothing more to fetch (the consumer is caught up) is
+settled at once, so a quiet stream waits for nothing. A crash before a flush replays the
+batches since the last commit, and their tickets find the journaled counts and complete them
+(triage.adapters.store.counters). A lock held for the batch in hand makes a rebalance wait
+until every delivered batch is flushed and committed, so a partition handed over never
+replays more than needed. Store and broker failures are retried with backoff on the same
+batch, without committing.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ class _Delivered:
     size: int
     consumed: int  # messages consumed up to and including this batch
     started: float
+    # Nothing more to fetch: the batch took the last records of every partition.
+    caught_up: bool = False
 
 
 class TicketConsumer:
@@ -282,7 +285,15 @@ class TicketConsumer:
                 executor=self.executor,
                 hotspots=self.hotspots,
             )
-            await self._hand_over(_Delivered(plan, len(messages), consumed, started))
+            caught_up = len(messages) < self.settings.batch_size and not await self._behind()
+            await self._hand_over(_Delivered(plan, len(messages), consumed, started, caught_up))
+
+    async def _behind(self) -> bool:
+        """Whether any assigned partition still has records to fetch."""
+        for tp in self._consumer.assignment():
+            if await _behind(self._consumer, tp):
+                return True
+        return False
 
     async def _hand_over(self, batch: _Delivered) -> None:
         """Start delivering ``batch`` once the one before it is delivered (under the lock)."""
@@ -294,10 +305,9 @@ class TicketConsumer:
     async def _deliver_and_settle(self, batch: _Delivered) -> None:
         await self._deliver(batch.plan)
         self._delivered.append(batch)
-        caught_up = batch.size < self.settings.batch_size
         due = time.monotonic() - self._last_settle >= self.settings.stats_flush_ms / 1000
-        if caught_up or due:
-            self._start_settling(at_once=caught_up)
+        if batch.caught_up or due:
+            self._start_settling(at_once=batch.caught_up)
 
     def _start_settling(self, *, at_once: bool) -> None:
         """Flush and commit in the background; one at a time, in the order of delivery.

@@ -68,14 +68,17 @@ def _member(
         )
 
 
-async def _deliver(member: TicketConsumer, lines: Sequence[bytes], start: int) -> None:
+async def _deliver(
+    member: TicketConsumer, lines: Sequence[bytes], start: int, *, caught_up: bool = False
+) -> None:
     """One batch through the consumer's own delivery, as the loop hands it over."""
     messages = [Message("t.tickets", 0, start + i, None, x) for i, x in enumerate(lines)]
     plan = await plan_batch(
         messages, analyzer=member.analyzer, registry=REGISTRY, settings=member.settings
     )
     member.stats.consumed += len(messages)
-    await member._hand_over(_Delivered(plan, len(messages), member.stats.consumed, 0.0))
+    consumed = member.stats.consumed
+    await member._hand_over(_Delivered(plan, len(messages), consumed, 0.0, caught_up))
     await member._drain()
 
 
@@ -84,8 +87,8 @@ def _lines() -> list[bytes]:
 
 
 async def test_offsets_are_committed_after_the_flush_of_their_counters() -> None:
-    """Full batches wait; a batch that is not full settles all of them: one flush, then
-    one commit of the last offsets, and every ticket counted by then."""
+    """Batches wait for the interval; one that leaves nothing to fetch settles all of them:
+    one flush, then one commit of the last offsets, and every ticket counted by then."""
     journal: list[tuple[str, Any]] = []
     store = RecordingStore(journal)
     member = _member(store, journal, stats_flush_ms=60_000)
@@ -94,8 +97,9 @@ async def test_offsets_are_committed_after_the_flush_of_their_counters() -> None
     await _deliver(member, lines[10:20], 10)
     assert journal == [] and store.counters == {} and len(store.docs) == 20
     with capture_logs() as logs:
-        await _deliver(member, lines[20:25], 20)
-        await member._drain_and_settle()
+        await _deliver(member, lines[20:25], 20, caught_up=True)
+        assert member._settling is not None
+        await member._settling
     assert journal == [("flush", 25), ("commit", {("t.tickets", 0): 25})]
     committed = [e["consumed"] for e in logs if e["event"] == "batch committed"]
     assert committed == [10, 20, 25]
