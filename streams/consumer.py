@@ -112,12 +112,20 @@ async def _behind(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
 
 
 async def fetch_unless_stopped(
-    consumer: AIOKafkaConsumer, stopping: asyncio.Event, *, timeout_ms: int, max_records: int
+    consumer: AIOKafkaConsumer,
+    stopping: asyncio.Event,
+    *,
+    timeout_ms: int,
+    max_records: int,
+    evenly: bool = False,
 ) -> dict[TopicPartition, list[Message]] | None:
-    """The next records by partition, or None once `stopping` is set before they arrive."""
-    fetch = asyncio.ensure_future(
-        getmany_evenly(consumer, timeout_ms=timeout_ms, max_records=max_records)
-    )
+    """The next records by partition, or None once `stopping` is set before they arrive;
+    ``evenly``: a share of each partition (``getmany_evenly``)."""
+    if evenly:
+        getting = getmany_evenly(consumer, timeout_ms=timeout_ms, max_records=max_records)
+    else:
+        getting = consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+    fetch = asyncio.ensure_future(getting)
     stopped = asyncio.ensure_future(stopping.wait())
     await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
@@ -260,6 +268,7 @@ class TicketConsumer:
             self._stopping,
             timeout_ms=self.settings.batch_linger_ms + 1000,
             max_records=self.settings.batch_size,
+            evenly=True,
         )
         if fetched is None:
             return
@@ -285,10 +294,10 @@ class TicketConsumer:
                 executor=self.executor,
                 hotspots=self.hotspots,
             )
-            caught_up = len(messages) < self.settings.batch_size and not await self._behind()
+            caught_up = len(messages) < self.settings.batch_size and not await self._more_to_fetch()
             await self._hand_over(_Delivered(plan, len(messages), consumed, started, caught_up))
 
-    async def _behind(self) -> bool:
+    async def _more_to_fetch(self) -> bool:
         """Whether any assigned partition still has records to fetch."""
         for tp in self._consumer.assignment():
             if await _behind(self._consumer, tp):
