@@ -80,9 +80,9 @@ class Settings:
     hotspot_window_days: int = 90
     # Daily statistics counters kept at write time (off only to measure what they cost).
     stats_counters: bool = True
-    # The consumer adds up the counters of the batches it delivers within this time and
-    # writes them together before committing their offsets (a batch that was not full, at
-    # once); 0 writes them after every batch.
+    # The consumer adds up the counters of the batches it delivers within this time of the
+    # last flush and writes them together before committing their offsets (at once when a
+    # batch leaves nothing more to fetch); 0 writes them after every batch.
     stats_flush_ms: int = 1_000
     # Statutory deadlines in working hours (office hours of working days), from the moment a
     # ticket reaches a department: one working day to accept, five to resolve.
