@@ -257,17 +257,20 @@ async def deliver(
     producer: Producer,
     done: set[str] | None = None,
     hotspots: HotspotTracker | None = None,
+    defer_counts: bool = False,
 ) -> None:
     """Store and publish concurrently; return when both are acknowledged, else raise.
 
     ``done`` records the halves already acknowledged, so a retry after a store outage does
-    not publish the batch a second time (consumers could deduplicate, but need not).
+    not publish the batch a second time (consumers could deduplicate, but need not). With
+    ``defer_counts`` the new tickets' counters wait for ``store.flush_counts()``, which must
+    return before the batch's offsets are committed.
     """
     done = set() if done is None else done
 
     async def store_part() -> None:
         if "store" not in done:
-            await store.upsert_batch(plan.records)
+            await store.upsert_batch(plan.records, defer_counts=defer_counts)
             await store.add_deadletters(plan.deadletters)
             if hotspots is not None and plan.hotspots is not None:
                 await hotspots.save(plan.hotspots)  # after the tickets it points into

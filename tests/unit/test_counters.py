@@ -83,6 +83,34 @@ async def test_memory_store_counters_equal_a_recount_and_feed_the_figures() -> N
     assert zjj["accepted"] == 1 and zjj["hours_to_accept"]["n"] == 1
 
 
+def test_pending_adds_up_operations_and_keeps_the_latest_times() -> None:
+    """Deferred counts sum per field, drop what cancels out and keep the later times."""
+    pending = counters.Pending()
+    later = T0 + timedelta(hours=1)
+    pending.add("b1", {"s|d|x": {"status.routed": 2, "channel.web": 1}}, {"m|d": {"last.m": T0}})
+    pending.add("b2", {"s|d|x": {"status.routed": -2}, "s|d|y": {"status.review": 1}}, {})
+    pending.add("b3", {}, {"m|d": {"last.m": later}})
+    assert pending.ops == ["b1", "b2", "b3"] and len(pending) == 3
+    assert pending.increments() == {"s|d|x": {"channel.web": 1}, "s|d|y": {"status.review": 1}}
+    assert pending.lasts == {"m|d": {"last.m": later}}
+
+
+async def test_memory_store_defers_counts_until_flushed() -> None:
+    """With defer_counts the tickets are stored at once and counted at the flush, once."""
+    store = MemoryTicketStore()
+    await store.upsert_batch([_record("t1", "fs-zjj"), _record("t2", None)], defer_counts=True)
+    await store.upsert_batch([_record("t3", "fs-hb")], defer_counts=True)
+    assert len(store.docs) == 3 and store.counters == {}
+    assert len(store.deferred) == 2
+    await store.flush_counts()
+    await store.flush_counts()  # nothing left: changes nothing
+    tally = counters.Tally()
+    for doc in store.docs.values():
+        tally.ticket(doc)
+    assert counters.counts_of(store.counters.values()) == tally.result()
+    assert len(store.deferred) == 0
+
+
 def test_the_cached_selection_matches_the_portable_evaluator() -> None:
     """The one-pass selection of counter documents gives what the general evaluator gives."""
     from triage.adapters.store.counter_cache import select

@@ -37,6 +37,8 @@ __all__ = [
     "OPEN_STATUSES",
     "WAITING_ACCEPT",
     "Increments",
+    "Lasts",
+    "Pending",
     "Tally",
     "add",
     "apply_to",
@@ -51,6 +53,7 @@ __all__ = [
     "insert_time_doc",
     "key",
     "last_decisions",
+    "latest",
     "local_day",
     "local_hour",
     "merge",
@@ -65,6 +68,8 @@ __all__ = [
 Doc = dict[str, Any]
 # counter document id -> field path -> amount
 Increments = dict[str, dict[str, int]]
+# ``m|<day>`` document id -> ``last.<version>`` -> the latest decision time (for ``$max``)
+Lasts = dict[str, dict[str, datetime]]
 
 LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 NONE = "-"
@@ -196,10 +201,10 @@ def insert_time_doc(doc: Mapping[str, Any]) -> Doc:
     }
 
 
-def last_decisions(doc: Mapping[str, Any]) -> dict[str, dict[str, datetime]]:
+def last_decisions(doc: Mapping[str, Any]) -> Lasts:
     """``m|<day>`` document -> ``last.<version>`` -> the latest decision time (for ``$max``)."""
     day = doc.get("received_day")
-    out: dict[str, dict[str, datetime]] = {}
+    out: Lasts = {}
     if not day:
         return out
     fields: dict[str, datetime] = {}
@@ -211,6 +216,14 @@ def last_decisions(doc: Mapping[str, Any]) -> dict[str, dict[str, datetime]]:
     if fields:
         out[f"m|{day}"] = fields
     return out
+
+
+def latest(into: Lasts, lasts: Mapping[str, Mapping[str, datetime]]) -> None:
+    """Keep in ``into`` the later of its times and those of ``lasts`` (as ``$max`` would)."""
+    for doc_id, times in lasts.items():
+        mine = into.setdefault(doc_id, {})
+        for field, at in times.items():
+            mine[field] = max(mine.get(field, at), at)
 
 
 def bucket(hours: float) -> int:
@@ -311,7 +324,7 @@ class Tally:
 
     def __init__(self) -> None:
         self.counts: Increments = {}
-        self.lasts: dict[str, dict[str, datetime]] = {}
+        self.lasts: Lasts = {}
 
     def _add(self, increments: Increments) -> None:
         for doc_id, fields in increments.items():
@@ -320,10 +333,7 @@ class Tally:
 
     def ticket(self, doc: Mapping[str, Any]) -> None:
         self._add(state_increments(doc))
-        for doc_id, times in last_decisions(doc).items():
-            mine = self.lasts.setdefault(doc_id, {})
-            for field, at in times.items():
-                mine[field] = max(mine.get(field, at), at)
+        latest(self.lasts, last_decisions(doc))
 
     def event(self, record: Mapping[str, Any], received_at: datetime | None) -> None:
         self._add(flow_increments(record, received_at))
@@ -332,6 +342,30 @@ class Tally:
         self._add(deadletter_increments(day, kind or "unknown"))
 
     def result(self) -> Increments:
+        return merge([self.counts])
+
+
+class Pending:
+    """The counts of several operations added up in memory, to be written as one: a counter
+    document touched by all of them takes one update instead of one per operation."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+        self.counts: Increments = {}
+        self.lasts: Lasts = {}
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def add(self, op: str, counts: Increments, lasts: Mapping[str, Mapping[str, datetime]]) -> None:
+        self.ops.append(op)
+        for doc_id, fields in counts.items():
+            for field, n in fields.items():
+                add(self.counts, doc_id, field, n)
+        latest(self.lasts, lasts)
+
+    def increments(self) -> Increments:
+        """The summed counts, without the amounts that cancelled out."""
         return merge([self.counts])
 
 

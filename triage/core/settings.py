@@ -80,6 +80,10 @@ class Settings:
     hotspot_window_days: int = 90
     # Daily statistics counters kept at write time (off only to measure what they cost).
     stats_counters: bool = True
+    # The consumer adds up the counters of the batches it delivers within this time of the
+    # last flush and writes them together before committing their offsets (at once when a
+    # batch leaves nothing more to fetch); 0 writes them after every batch.
+    stats_flush_ms: int = 1_000
     # Statutory deadlines in working hours (office hours of working days), from the moment a
     # ticket reaches a department: one working day to accept, five to resolve. The defaults:
     # a department's registry entry may set its own (triage.core.deadlines).
@@ -155,6 +159,7 @@ class Settings:
                 "TRIAGE_HOTSPOT_WINDOW_DAYS", d.hotspot_window_days, 0, 3_650
             ),
             stats_counters=switch("TRIAGE_STATS_COUNTERS", d.stats_counters),
+            stats_flush_ms=integer("TRIAGE_STATS_FLUSH_MS", d.stats_flush_ms, 0, 60_000),
             accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
             resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
         )

@@ -13,6 +13,15 @@ a crash between the document write and the counter write is repaired by re-apply
   its tickets as duplicates; if their ``stats_op`` still has a journal entry, that operation
   is re-applied from the documents written under it (their state as first inserted).
   Entries older than ``STALE_S`` are re-applied at start, whatever the replays.
+- deferred batches (the consumer's): their counts are added up in memory (``defer``) and
+  written by ``flush`` as one operation, one update per counter document for all of them.
+  A flush of several batches journals itself first (``covers``: their operation ids), then
+  writes the counters under its own id, then deletes the batches' entries and its own, in
+  that order. A batch whose entry is covered by a flush entry is completed by re-applying
+  the flush (recounted from the documents of every batch it covers), never on its own; once
+  the batches' entries are gone, the flush had written everything. The consumer commits a
+  batch's offsets only after a flush that holds its counts, so a crash before then replays
+  the batch, whose duplicates find the journal as above.
 - events: the operation id is the event id. The event record is written after the counters,
   and the outcome handler's repair path (an event in the ticket's timeline without a record)
   re-applies them before writing the record.
@@ -23,6 +32,8 @@ between that update and its counters is not repaired (``triage stats rebuild`` i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -30,10 +41,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DeleteMany, DeleteOne, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from triage.adapters.store.counter_cache import CounterCache
 from triage.core import counters as c
@@ -120,6 +131,19 @@ class MongoCounters:
         self.counters: AsyncCollection[Doc] = db[COUNTERS]
         self.journal: AsyncCollection[Doc] = db[JOURNAL]
         self.cache = CounterCache(self.counters, generation=GENERATION)
+        # Deferred batches: counted in memory, written by the next flush.
+        self._pending = c.Pending()
+        # A flush that failed part way: written again, under the same id, before any other.
+        self._flushing: tuple[str, c.Pending] | None = None
+        # Operations whose counts this process holds (pending or flushing): a duplicate of
+        # one of their tickets must not make the repair count them a second time.
+        self._mine: set[str] = set()
+        self._flush_lock = asyncio.Lock()
+
+    @property
+    def deferred(self) -> int:
+        """Batches whose counts are held in memory, not written yet."""
+        return len(self._mine)
 
     async def ensure_indexes(self) -> None:
         await self.counters.create_indexes(
@@ -190,6 +214,50 @@ class MongoCounters:
             return
         await self.apply(op, *_ticket_counts(docs))
         await self.finish(op)
+
+    def defer(self, op: str | None, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Add up the counters of tickets just inserted under ``op`` for the next flush."""
+        if op is None:
+            return
+        self._pending.add(op, *_ticket_counts(docs))
+        self._mine.add(op)
+
+    async def flush(self) -> None:
+        """Write the counts of every batch deferred so far; when it returns they are stored.
+
+        One operation for all of them: journaled when it covers more than one batch. After a
+        failure the same operation is written again first, so calling again is the retry."""
+        async with self._flush_lock:
+            # At most two: one that failed before, then what was deferred since. Whatever is
+            # deferred meanwhile waits for the next call.
+            for _ in range(2):
+                if self._flushing is None and self._pending:
+                    op = self._pending.ops[0] if len(self._pending) == 1 else uuid.uuid4().hex
+                    self._flushing, self._pending = (op, self._pending), c.Pending()
+                if self._flushing is None:
+                    return
+                op, pending = self._flushing
+                await self._write_flush(op, pending)
+                self._flushing = None
+                self._mine.difference_update(pending.ops)
+
+    async def _write_flush(self, op: str, pending: c.Pending) -> None:
+        if len(pending) > 1:
+            entry = {"_id": op, "covers": list(pending.ops), "at": datetime.now(UTC)}
+            # Already there when an attempt failed after writing it.
+            with contextlib.suppress(DuplicateKeyError):
+                await self.journal.insert_one(entry)
+        await self.apply(op, pending.increments(), pending.lasts)
+        await self._close(op, pending.ops)
+
+    async def _close(self, op: str, ops: Sequence[str]) -> None:
+        """Delete the entries of the batches a flush covered, then (ordered) the flush's own:
+        an entry covered by no flush entry is one whose counters are not written."""
+        batches = [o for o in ops if o != op]
+        requests: list[DeleteMany | DeleteOne] = [DeleteOne({"_id": op})]
+        if batches:
+            requests.insert(0, DeleteMany({"_id": {"$in": batches}}))
+        await self.journal.bulk_write(requests, ordered=True)
 
     async def before_update(self, tickets: AsyncCollection[Doc], ids: Sequence[str]) -> list[Doc]:
         """Tickets about to be updated as they are now; unfinished operations that wrote them
@@ -281,38 +349,83 @@ class MongoCounters:
     # --- repair ----------------------------------------------------------------------------
 
     async def recover(self, tickets: AsyncCollection[Doc], ops: set[str]) -> int:
-        """Re-apply unfinished operations among ``ops`` (those still journaled)."""
-        if not ops:
+        """Re-apply unfinished operations among ``ops`` (those still journaled), through the
+        flush that covers them if there is one. Those this process holds are left to its flush.
+        """
+        wanted = sorted(ops - self._mine)
+        if not wanted:
             return 0
-        entries = await self.journal.find({"_id": {"$in": sorted(ops)}}).to_list()
-        for entry in entries:
-            await self._recover(tickets, entry)
-        return len(entries)
+        entries = await self.journal.find({"_id": {"$in": wanted}}).to_list()
+        if not entries:
+            return 0
+        ids = [e["_id"] for e in entries]
+        flushes = await self.journal.find({"covers": {"$in": ids}}).to_list()
+        return await self._recover_all(tickets, entries, flushes)
 
     async def recover_stale(self, tickets: AsyncCollection[Doc]) -> int:
         """Re-apply operations left unfinished (a crashed writer) more than STALE_S ago."""
         if not self.enabled:
             return 0
         before = datetime.now(UTC) - timedelta(seconds=STALE_S)
-        entries = await self.journal.find({"at": {"$lt": before}}).to_list()
-        for entry in entries:
+        stale = await self.journal.find({"at": {"$lt": before}}).to_list()
+        flushes = [e for e in stale if "covers" in e]
+        batches = [e for e in stale if "covers" not in e and e["_id"] not in self._mine]
+        # A recent flush covering an old batch may be a live writer's: both are left alone.
+        recent = await self.journal.find(
+            {"covers": {"$in": [e["_id"] for e in batches]}, "at": {"$gte": before}}
+        ).to_list()
+        taken = {o for f in recent for o in f["covers"]}
+        return await self._recover_all(
+            tickets, [e for e in batches if e["_id"] not in taken], flushes
+        )
+
+    async def _recover_all(
+        self, tickets: AsyncCollection[Doc], entries: Sequence[Doc], flushes: Sequence[Doc]
+    ) -> int:
+        """Flushes first, each with every batch it covers; then the batches no flush covers."""
+        covered: set[str] = set()
+        for flush in flushes:
+            await self._recover_flush(tickets, flush)
+            covered.update(str(o) for o in flush["covers"])
+        alone = [e for e in entries if str(e["_id"]) not in covered]
+        for entry in alone:
             await self._recover(tickets, entry)
-        return len(entries)
+        return len(flushes) + len(alone)
 
     async def _recover(self, tickets: AsyncCollection[Doc], entry: Doc) -> None:
         op = str(entry["_id"])
+        await self.apply(op, *await self._entry_counts(tickets, entry))
+        await self.finish(op)
+
+    async def _recover_flush(self, tickets: AsyncCollection[Doc], flush: Doc) -> None:
+        op = str(flush["_id"])
+        covers = [str(o) for o in flush["covers"]]
+        entries = await self.journal.find({"_id": {"$in": covers}}).to_list()
+        if len(entries) == len(covers):
+            # Its counters may be written in part: the documents that saw ``op`` skip it.
+            total = c.Pending()
+            for entry in entries:
+                total.add(str(entry["_id"]), *await self._entry_counts(tickets, entry))
+            await self.apply(op, total.increments(), total.lasts)
+        # Else the batches' entries were being deleted, which starts only once the counters
+        # are written: only the deletion remains.
+        await self._close(op, covers)
+
+    async def _entry_counts(
+        self, tickets: AsyncCollection[Doc], entry: Doc
+    ) -> tuple[c.Increments, c.Lasts]:
+        """What the documents written under a journaled batch count (as first inserted)."""
+        op = str(entry["_id"])
         ids = entry.get("ids", [])
         if entry.get("collection") == "deadletters":
-            docs = (
+            dead = (
                 await self.db["deadletters"].find({"_id": {"$in": ids}, "stats_op": op}).to_list()
             )
-            await self.apply(op, _deadletter_counts(docs))
-        else:
-            docs = await tickets.find(
-                {"_id": {"$in": ids}, "stats_op": op}, projection=STATE_FIELDS
-            ).to_list()
-            await self.apply(op, *_ticket_counts([c.insert_time_doc(d) for d in docs]))
-        await self.finish(op)
+            return _deadletter_counts(dead), {}
+        docs = await tickets.find(
+            {"_id": {"$in": ids}, "stats_op": op}, projection=STATE_FIELDS
+        ).to_list()
+        return _ticket_counts([c.insert_time_doc(d) for d in docs])
 
     # --- rebuild ---------------------------------------------------------------------------
 
@@ -385,16 +498,11 @@ class MongoCounters:
         return c.counts_of(await self.counters.find({}, projection={"ops": 0}).to_list())
 
 
-def _ticket_counts(
-    docs: Sequence[Mapping[str, Any]],
-) -> tuple[c.Increments, dict[str, dict[str, datetime]]]:
+def _ticket_counts(docs: Sequence[Mapping[str, Any]]) -> tuple[c.Increments, c.Lasts]:
     counts = c.merge(c.state_increments(d) for d in docs)
-    lasts: dict[str, dict[str, datetime]] = {}
+    lasts: c.Lasts = {}
     for doc in docs:
-        for doc_id, times in c.last_decisions(doc).items():
-            mine = lasts.setdefault(doc_id, {})
-            for field, at in times.items():
-                mine[field] = max(mine.get(field, at), at)
+        c.latest(lasts, c.last_decisions(doc))
     return counts, lasts
 
 

@@ -20,6 +20,7 @@ from triage.adapters.store.records import (
 )
 from triage.core import counters
 from triage.core.aggregation import run_pipeline
+from triage.core.counters import Pending
 from triage.core.errors import StoreUnavailableError
 from triage.core.stats import StatsQuery, reason_kind
 
@@ -33,6 +34,8 @@ class MemoryTicketStore:
     events: dict[str, Doc] = field(default_factory=dict)
     model_activations: dict[int, Doc] = field(default_factory=dict)
     counters: dict[str, Doc] = field(default_factory=dict)
+    # Counters of batches written with ``defer_counts``, until ``flush_counts``.
+    deferred: Pending = field(default_factory=Pending)
     down: bool = False
     writes: int = 0
 
@@ -46,10 +49,13 @@ class MemoryTicketStore:
     async def ping(self) -> None:
         self._check()
 
-    async def upsert_batch(self, records: Sequence[TicketRecord]) -> None:
+    async def upsert_batch(
+        self, records: Sequence[TicketRecord], *, defer_counts: bool = False
+    ) -> None:
         self._check()
         self.writes += 1
         now = datetime.now(UTC)
+        batch = Pending()
         for record in records:
             filter_, update = ticket_update(record, now)
             doc = self.docs.get(record.ticket_id)
@@ -65,9 +71,20 @@ class MemoryTicketStore:
             doc.update(update["$set"])
             for key, value in update["$push"].items():
                 doc[key].append(value)
-            counters.apply_to(
-                self.counters, counters.ticket_delta(old, doc), counters.last_decisions(doc)
-            )
+            delta = counters.ticket_delta(old, doc), counters.last_decisions(doc)
+            if old is None:
+                batch.add(record.ticket_id, *delta)
+            else:  # a new decision of a stored ticket: counted at once, as MongoDB's store does
+                counters.apply_to(self.counters, *delta)
+        if defer_counts:
+            self.deferred.add(f"batch-{self.writes}", batch.increments(), batch.lasts)
+        else:
+            counters.apply_to(self.counters, batch.increments(), batch.lasts)
+
+    async def flush_counts(self) -> None:
+        self._check()
+        pending, self.deferred = self.deferred, Pending()
+        counters.apply_to(self.counters, pending.increments(), pending.lasts)
 
     async def add_deadletters(self, records: Sequence[DeadLetterRecord]) -> None:
         self._check()

@@ -66,7 +66,9 @@ class MongoTicketStore:
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
-    async def upsert_batch(self, records: Sequence[TicketRecord]) -> None:
+    async def upsert_batch(
+        self, records: Sequence[TicketRecord], *, defer_counts: bool = False
+    ) -> None:
         if not records:
             return
         now = datetime.now(UTC)
@@ -94,7 +96,16 @@ class MongoTicketStore:
                 )
                 await self._bulk(self.tickets, [UpdateOne(f, u, upsert=True) for f, u in existing])
                 await self.counters.count_redecided(old, existing)
-            await self.counters.count_inserted(op, inserted)
+            if defer_counts:
+                self.counters.defer(op, inserted)
+            else:
+                await self.counters.count_inserted(op, inserted)
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def flush_counts(self) -> None:
+        try:
+            await self.counters.flush()
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
