@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
 from streams.exceptions import StreamsError
@@ -36,7 +36,7 @@ from triage.core.departments import Registry
 from triage.core.errors import StoreError
 from triage.core.settings import Settings
 
-__all__ = ["Backoff", "Observer", "TicketConsumer"]
+__all__ = ["Backoff", "Observer", "TicketConsumer", "commit_owned"]
 
 log = structlog.get_logger("streams.consumer")
 
@@ -150,6 +150,47 @@ class Backoff:
     def step(self) -> float:
         delay, self.next = self.next, min(self.next * 2, self.cap)
         return delay
+
+
+async def commit_owned(
+    consumer: AIOKafkaConsumer,
+    offsets: Mapping[TopicPartition, int],
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    stopping: asyncio.Event | None = None,
+) -> None:
+    """Commit ``offsets`` for the partitions still assigned; other failures are retried with
+    backoff (until ``stopping`` is set, if given).
+
+    A partition handed over meanwhile is its new owner's, and so is a commit the group refuses
+    (a rebalance that could not wait): the new owner reprocesses from the last commit, and
+    idempotent writes make that harmless. Committing it anyway would fail on every retry.
+    """
+    backoff = Backoff()
+    while True:
+        assigned = consumer.assignment()
+        owned = {tp: o for tp, o in offsets.items() if tp in assigned}
+        if len(owned) < len(offsets):
+            log.info(
+                "offsets of partitions handed over left to their owner", n=len(offsets) - len(owned)
+            )
+        if not owned:
+            return
+        try:
+            await consumer.commit(owned)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning(
+                "commit refused by the group", error=type(exc).__name__, detail=str(exc)[:200]
+            )
+            return
+        except KafkaError as exc:
+            delay = backoff.step()
+            log.warning("commit failed, retrying", error=type(exc).__name__, retry_in_s=delay)
+            if stopping is not None and stopping.is_set():
+                return
+            await sleep(delay)
+        else:
+            return
 
 
 class Observer(Protocol):
@@ -417,21 +458,7 @@ class TicketConsumer:
 
     async def _commit(self, positions: dict[tuple[str, int], int]) -> None:
         offsets = {TopicPartition(t, p): o for (t, p), o in positions.items()}
-        backoff = Backoff()
-        while True:
-            try:
-                await self._consumer.commit(offsets)
-            except CommitFailedError as exc:
-                # The group moved on (a rebalance we could not wait for): the new owner will
-                # reprocess from the last commit, and idempotent writes make that harmless.
-                log.warning("commit refused by the group", detail=str(exc)[:200])
-                return
-            except KafkaError as exc:
-                delay = backoff.step()
-                log.warning("commit failed, retrying", error=type(exc).__name__, retry_in_s=delay)
-                await self._sleep(delay)
-            else:
-                return
+        await commit_owned(self._consumer, offsets, sleep=self._sleep)
 
     async def _report_lag(self, plan: Plan, observer: Observer) -> None:
         for topic, partition in plan.offsets:

@@ -18,7 +18,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.batch import Message
-from streams.consumer import Backoff, fetch_unless_stopped, group_consumer
+from streams.consumer import Backoff, commit_owned, fetch_unless_stopped, group_consumer
 from streams.deadletter import dead_letter
 from streams.exceptions import StreamsError
 from streams.producer import Producer
@@ -165,15 +165,4 @@ class EventConsumer:
                 return
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                await self._consumer.commit(offsets)
-            except KafkaError as exc:
-                delay = backoff.step()
-                log.warning("commit failed, retrying", error=type(exc).__name__, retry_in_s=delay)
-                if self._stopping.is_set():
-                    return
-                await self._sleep(delay)
-            else:
-                return
+        await commit_owned(self._consumer, offsets, sleep=self._sleep, stopping=self._stopping)

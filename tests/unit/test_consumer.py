@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaConnectionError
 from structlog.testing import capture_logs
 
 from streams import consumer
 from streams.batch import Message, plan_batch
-from streams.consumer import TicketConsumer, _Delivered, getmany_evenly
+from streams.consumer import TicketConsumer, _Delivered, commit_owned, getmany_evenly
 from streams.producer import MemoryProducer
 from tests.fakes import analyzer
 from triage.adapters.registry_file import load_registry
@@ -47,6 +48,9 @@ class FakeKafka:
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.journal.append(("commit", {(tp.topic, tp.partition): o for tp, o in offsets.items()}))
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("t.tickets", 0)}
 
 
 def _tickets_counted(store: MemoryTicketStore) -> int:
@@ -224,3 +228,53 @@ async def test_records_of_a_partition_taken_away_meanwhile_are_left_out() -> Non
     buffers.getmany = revoking  # type: ignore[method-assign]
     got = await getmany_evenly(buffers, timeout_ms=0, max_records=20)  # type: ignore[arg-type]
     assert _counts(got) == {0: 10}
+
+
+class Group:
+    """Stands for the consumer's commits: fails ``failures`` times with ``error`` first; an
+    offset of a partition not assigned raises IllegalStateError, as aiokafka does."""
+
+    def __init__(self, assigned: set[int], failures: int = 0, error: Exception | None = None):
+        self.assigned = {TopicPartition("t", p) for p in assigned}
+        self.failures, self.error = failures, error
+        self.attempts = 0
+        self.committed: dict[int, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.attempts += 1
+        if any(tp not in self.assigned for tp in offsets):
+            raise IllegalStateError("partition is not assigned")
+        if self.failures > 0 and self.error is not None:
+            self.failures -= 1
+            raise self.error
+        self.committed.update({tp.partition: o for tp, o in offsets.items()})
+
+
+async def _no_wait(delay: float) -> None:
+    return None
+
+
+async def test_a_commit_leaves_out_partitions_handed_over_meanwhile() -> None:
+    """Offsets of a partition revoked since its batch was taken are its new owner's: the rest
+    are committed, once, instead of a commit that would fail on every retry."""
+    group = Group(assigned={0})
+    offsets = {TopicPartition("t", 0): 5, TopicPartition("t", 1): 7}
+    await commit_owned(group, offsets, sleep=_no_wait)  # type: ignore[arg-type]
+    assert (group.committed, group.attempts) == ({0: 5}, 1)
+    nothing_left = Group(assigned=set())
+    await commit_owned(nothing_left, offsets, sleep=_no_wait)  # type: ignore[arg-type]
+    assert nothing_left.attempts == 0
+
+
+async def test_a_commit_refused_is_given_up_and_a_broken_connection_retried() -> None:
+    """Revoked while committing (IllegalStateError): given up after one attempt; a lost
+    connection: retried until the commit is stored."""
+    revoked = Group(assigned={0}, failures=10, error=IllegalStateError("not assigned"))
+    await commit_owned(revoked, {TopicPartition("t", 0): 3}, sleep=_no_wait)  # type: ignore[arg-type]
+    assert (revoked.committed, revoked.attempts) == ({}, 1)
+    flaky = Group(assigned={0}, failures=3, error=KafkaConnectionError())
+    await commit_owned(flaky, {TopicPartition("t", 0): 3}, sleep=_no_wait)  # type: ignore[arg-type]
+    assert (flaky.committed, flaky.attempts) == ({0: 3}, 4)
