@@ -14,9 +14,11 @@ from aiohttp import ClientSession
 from scripts.departments import expected_departments
 from tests.integration.loop import SAMPLES, TRAINER_TOKEN, Loop, halves, new_loop, samples
 from tests.servers import KafkaServer, MongoServer
+from training.holdout import in_holdout
 from triage.adapters.artifact import load_model
 from triage.core.shadow_stats import settled_pipeline, shape_shadow
 from triage.core.stats import StatsQuery
+from triage.core.text import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +75,10 @@ async def test_outcomes_retrain_gate_promote_and_route_better(loop: Loop) -> Non
 
     candidate = loop.train(base_file, outcomes)
     manifest = load_model(loop.models / candidate).manifest
-    assert manifest["data"]["settled_until"] == max(r["settled_at"] for r in rows.values())
+    # The newest outcome it trained on: those that fall in the gate's hold-out are not.
+    share = manifest["data"]["gate_holdout"]
+    trained = [r for r in rows.values() if not in_holdout(prepare(r["title"], r["body"]), share)]
+    assert manifest["data"]["settled_until"] == max(r["settled_at"] for r in trained)
 
     publishing = asyncio.create_task(loop.publish(second, rate=4))
     await asyncio.sleep(2)
