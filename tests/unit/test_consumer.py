@@ -152,7 +152,7 @@ async def test_a_failed_flush_is_retried_and_holds_back_the_commit() -> None:
 
 def test_settings_read_the_flush_interval() -> None:
     """TRIAGE_STATS_FLUSH_MS sets the interval; 0 flushes after every batch."""
-    assert Settings().stats_flush_ms == 1000
+    assert Settings().stats_flush_ms == 5000
     assert Settings.from_env({"TRIAGE_STATS_FLUSH_MS": "0"}).stats_flush_ms == 0
     assert replace(Settings(), stats_flush_ms=250).stats_flush_ms == 250
 

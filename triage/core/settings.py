@@ -83,7 +83,7 @@ class Settings:
     # The consumer adds up the counters of the batches it delivers within this time of the
     # last flush and writes them together before committing their offsets (at once when a
     # batch leaves nothing more to fetch); 0 writes them after every batch.
-    stats_flush_ms: int = 1_000
+    stats_flush_ms: int = 5_000
     # Statutory deadlines in working hours (office hours of working days), from the moment a
     # ticket reaches a department: one working day to accept, five to resolve. The defaults:
     # a department's registry entry may set its own (triage.core.deadlines).
