@@ -18,11 +18,11 @@ from pymongo import AsyncMongoClient
 
 from streams.replay import replay
 from tests.integration.service import ROOT, Scenario
+from tests.records import CHANNELS, ticket_record
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import malformed_lines, ticket_lines
 from triage.adapters.store import DeadLetterRecord, EventWrite, MongoTicketStore, TicketRecord
 from triage.core import counters
-from triage.core.routing import Decision, Suggestion
 from triage.core.stats import LOCAL_TZ, StatsQuery
 
 pytestmark = pytest.mark.integration
@@ -35,22 +35,8 @@ class Crash(Exception):
 
 
 def _record(i: int, department: str | None = "city-housing") -> TicketRecord:
-    tid = f"c{i:04d}"
-    decision = Decision(
-        decision_id=f"d-{tid}",
-        ticket_id=tid,
-        kind="routed" if department else "review",
-        department=department,
-        label="城乡建设",
-        confidence=0.9 if department else 0.3,
-        threshold=0.5,
-        suggestions=(Suggestion("城乡建设", 0.9, "city-housing"),),
-        evidence=(),
-        model_version="m-1",
-        district=None,
-    )
-    channel = ("phone", "web", "app")[i % 3]
-    return TicketRecord(tid, DAY + timedelta(hours=i % 30), channel, "", "正文", None, decision)
+    at = DAY + timedelta(hours=i % 30)
+    return ticket_record(f"c{i:04d}", department, at, channel=CHANNELS[i % 3])
 
 
 @pytest.fixture

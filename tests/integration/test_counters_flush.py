@@ -16,12 +16,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.topics import topic_names
 from tests.integration.service import Scenario
+from tests.records import CHANNELS, ticket_record
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
 from triage.adapters.registry_file import load_registry
 from triage.adapters.store import MongoTicketStore, TicketRecord
 from triage.adapters.store.counters import MongoCounters
-from triage.core.routing import Decision, Suggestion
 from triage.core.settings import Topics
 from triage.core.stats import LOCAL_TZ
 
@@ -36,23 +36,10 @@ class Crash(Exception):
 
 
 def _record(i: int) -> TicketRecord:
-    tid = f"f{i:04d}"
-    department = DEPARTMENTS[i % 3]
-    decision = Decision(
-        decision_id=f"d-{tid}",
-        ticket_id=tid,
-        kind="routed" if department else "review",
-        department=department,
-        label="城乡建设",
-        confidence=0.9 if department else 0.3,
-        threshold=0.5,
-        suggestions=(Suggestion("城乡建设", 0.9, "city-housing"),),
-        evidence=(),
-        model_version=f"m-{i % 2}",
-        district=None,
+    at = DAY + timedelta(hours=i % 50)
+    return ticket_record(
+        f"f{i:04d}", DEPARTMENTS[i % 3], at, channel=CHANNELS[i % 3], model_version=f"m-{i % 2}"
     )
-    channel = ("phone", "web", "app")[i % 3]
-    return TicketRecord(tid, DAY + timedelta(hours=i % 50), channel, "", "正文", None, decision)
 
 
 BATCHES = [[_record(i) for i in range(start, start + 20)] for start in (0, 20, 40)]
