@@ -235,26 +235,25 @@ async def queries(port: int, department: str, repeats: int) -> dict[str, Any]:
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=headers) as http:
         for endpoint in ENDPOINTS:
             for name, query in filters.items():
-                times = []
-                for _ in range(repeats):
-                    t0 = time.perf_counter()
-                    async with http.get(f"/v1/stats/{endpoint}?{query}") as response:
-                        await response.read()
-                        if response.status != 200:
-                            raise RuntimeError(f"{endpoint}?{query}: {response.status}")
-                    times.append((time.perf_counter() - t0) * 1000)
-                out[f"{endpoint}/{name}"] = _percentiles(times)
+                path = f"/v1/stats/{endpoint}?{query}"
+                out[f"{endpoint}/{name}"] = await _timed(http, path, repeats)
         # The department view's queue: one department's open tickets (it takes no other filter).
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            async with http.get(f"/v1/stats/queue?department={department}") as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"queue: {response.status}")
-            times.append((time.perf_counter() - t0) * 1000)
-        out["queue/department"] = _percentiles(times)
+        path = f"/v1/stats/queue?department={department}"
+        out["queue/department"] = await _timed(http, path, repeats)
     return out
+
+
+async def _timed(http: aiohttp.ClientSession, path: str, repeats: int) -> dict[str, float]:
+    """p50 and p95 in ms of ``repeats`` GETs of ``path``, each read whole."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        async with http.get(path) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path}: {response.status}")
+        times.append((time.perf_counter() - t0) * 1000)
+    return _percentiles(times)
 
 
 def _percentiles(times: list[float]) -> dict[str, float]:
