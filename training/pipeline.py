@@ -43,6 +43,7 @@ from training.metrics import (
     reliability,
 )
 from training.report import evaluation_name, model_card, write_metrics, write_plots
+from training.texts import text_key, write_trained
 from triage.adapters.artifact import save_model
 from triage.core.domain import TicketText
 from triage.core.model import Model, softmax
@@ -61,16 +62,26 @@ class Dataset:
     files: tuple[str, ...]
     held_out: int = 0
     settled_until: str | None = None
+    text_keys: frozenset[str] = frozenset()
 
 
 def prepare_data(
     examples: Sequence[Example], files: Sequence[Path], holdout_share: float = 0.0
 ) -> Dataset:
-    """Prepared texts and label indexes, without the gate's hold-out (training/holdout.py)."""
-    prepared = [prepare(e.title, e.body) for e in examples]
+    """Prepared texts and label indexes, without the gate's hold-out (training/holdout.py).
+
+    The examples are put in one canonical order (by prepared text, then label, then settled
+    time) before anything else: the same rows in any order, in any files, give the same folds,
+    the same thresholds and a byte-identical model.
+    """
+    pairs = sorted(
+        ((prepare(e.title, e.body), e) for e in examples),
+        key=lambda p: (p[0].title, p[0].body, p[1].label, p[1].settled_at or ""),
+    )
+    prepared = [d for d, _ in pairs]
     keep = [not in_holdout(d, holdout_share) for d in prepared]
     docs = [d for d, k in zip(prepared, keep, strict=True) if k]
-    examples = [e for e, k in zip(examples, keep, strict=True) if k]
+    examples = [e for (_, e), k in zip(pairs, keep, strict=True) if k]
     labels = tuple(sorted({e.label for e in examples}))
     if len(labels) < 2:
         raise ValueError("training needs at least two labels")
@@ -91,6 +102,7 @@ def prepare_data(
         tuple(str(f) for f in files),
         held_out=len(prepared) - len(docs),
         settled_until=settled_until,
+        text_keys=frozenset(text_key(d) for d in docs),
     )
 
 
@@ -302,6 +314,7 @@ def train(
             raise ValueError("train needs an output folder or a models folder")
         out = models_dir / version
     folder = save_model(model, out, manifest)
+    write_trained(folder, data.text_keys)
     write_metrics(folder, metrics)
     write_plots(folder, metrics, data.labels)
     written = json.loads((folder / "manifest.json").read_text("utf-8"))
