@@ -47,8 +47,17 @@ class TrainConfig:
     # the promotion gate (see training/gate.py): a share of the data no model trains on, and
     # the largest drops in F1 (as fractions: 0.005 is half a point) a candidate may show there
     gate_holdout: float = 0.1
-    gate_macro_f1_drop: float = 0.005
+    gate_macro_f1_drop: float = 0.01
     gate_class_f1_drop: float = 0.02
+    # what routing does, per label, at the candidate's own thresholds
+    gate_coverage_drop: float = 0.10
+    gate_auto_precision: float = 0.90
+    gate_min_support: int = 15
+    gate_min_tickets: int = 4
+    # the audit of new outcomes before training (training/audit.py)
+    audit_confidence: float = 0.90
+    audit_max_share: float = 0.15
+    audit_min_count: int = 5
 
     def __post_init__(self) -> None:
         checks = [
@@ -74,6 +83,13 @@ class TrainConfig:
             (0.0 <= self.gate_holdout < 0.5, "gate_holdout", "0 <= share < 0.5"),
             (0.0 <= self.gate_macro_f1_drop < 1.0, "gate_macro_f1_drop", "0 <= drop < 1"),
             (0.0 <= self.gate_class_f1_drop < 1.0, "gate_class_f1_drop", "0 <= drop < 1"),
+            (0.0 <= self.gate_coverage_drop < 1.0, "gate_coverage_drop", "0 <= drop < 1"),
+            (0.0 <= self.gate_auto_precision < 1.0, "gate_auto_precision", "0 <= p < 1"),
+            (self.gate_min_support >= 1, "gate_min_support", ">= 1"),
+            (self.gate_min_tickets >= 1, "gate_min_tickets", ">= 1"),
+            (0.5 <= self.audit_confidence < 1.0, "audit_confidence", "0.5 <= p < 1"),
+            (0.0 <= self.audit_max_share < 1.0, "audit_max_share", "0 <= share < 1"),
+            (self.audit_min_count >= 1, "audit_min_count", ">= 1"),
         ]
         for ok, name, want in checks:
             if not ok:

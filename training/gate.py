@@ -1,36 +1,44 @@
-"""The promotion gate: a candidate model against the reference, on data neither trained on.
+"""The promotion gate: what routing will do with the candidate, against the reference, on data
+neither trained on and whose labels can be trusted.
 
-The evaluation data is taken from the files given, and only two parts of them count:
-- the fixed hold-out (``training/holdout.py``): a hash of the masked text puts about a tenth of
-  every file there, and ``triage train`` never trains on it;
-- outcomes (examples with ``settled_at``) settled after the newest outcome either model trained
-  on (``data.settled_until`` in its manifest): a split in time, never at random, so the
-  candidate is scored on what the hotline settled after it learned.
+Two parts of the files given are scored, each apart:
+- ``holdout``: examples of the base files (rows without ``settled_at``) that fall in the fixed
+  hold-out (``training/holdout.py``); their labels come from the base data, not from outcomes;
+- ``outcomes``: exported outcomes (rows with ``settled_at``).
+In both, an example counts only when its normalised text (``training/texts.py``) is in neither
+model's training data, and each text counts once (texts given with two labels not at all). A
+model trained before its texts were kept is held to the older rule: outcomes settled after the
+newest one it learned from.
 
-Both models are scored on the same examples. The candidate is refused when its macro-F1 (over
-the labels present in the data) is more than ``gate_macro_f1_drop`` below the reference's, or
-when any label's F1 is more than ``gate_class_f1_drop`` below; the verdict names each figure
-that failed. A verdict is kept beside the candidate (``gate.json``) so that an activation over
-HTTP can tell whether the version passed.
+Per label, beside F1, the gate measures what routing does at each model's own thresholds: the
+share of the label's tickets routed without a person (coverage) and the share of tickets
+auto-routed to the label that belong to it (auto-routed precision). The candidate is refused,
+in either part, when macro-F1 falls more than ``gate_macro_f1_drop``; when a label's F1 falls
+more than ``gate_class_f1_drop`` or its coverage more than ``gate_coverage_drop``; or when a
+label's auto-routed precision is under ``gate_auto_precision``. Label figures count only with
+``gate_min_support`` examples behind them. Every failure names its part, label and figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from training.config import TrainConfig
 from training.holdout import in_holdout, parse_time
 from training.loaders import Example
-from training.pipeline import evaluate
+from training.texts import read_trained, text_key
 from training.verdict import VERDICT_FILE, read_verdict, write_verdict
 from triage.core.errors import TriageError
 from triage.core.model import Model
 from triage.core.text import prepare
 
 __all__ = [
+    "PARTS",
     "VERDICT_FILE",
     "GateError",
     "Limits",
@@ -40,6 +48,8 @@ __all__ = [
     "write_verdict",
 ]
 
+PARTS = ("holdout", "outcomes")
+
 
 class GateError(TriageError):
     """The comparison cannot be made (no evaluation data, unreadable files)."""
@@ -47,14 +57,25 @@ class GateError(TriageError):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The largest drops a candidate may show, as fractions (0.005 is half a point of F1)."""
+    """Fractions: 0.005 is half a point of F1, 0.10 ten points of coverage."""
 
     macro_f1_drop: float
     class_f1_drop: float
+    coverage_drop: float = 0.10
+    auto_precision: float = 0.90
+    min_support: int = 15
+    min_tickets: int = 4
 
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> Limits:
-        return cls(cfg.gate_macro_f1_drop, cfg.gate_class_f1_drop)
+        return cls(
+            cfg.gate_macro_f1_drop,
+            cfg.gate_class_f1_drop,
+            cfg.gate_coverage_drop,
+            cfg.gate_auto_precision,
+            cfg.gate_min_support,
+            cfg.gate_min_tickets,
+        )
 
 
 def _settled_until(model: Model) -> datetime | None:
@@ -69,90 +90,286 @@ def _holdout_share(model: Model) -> float | None:
 
 def gate_examples(
     examples: Sequence[Example], candidate: Model, reference: Model, default_share: float
-) -> tuple[list[Example], dict[str, Any]]:
-    """The examples the gate scores on, and how many came from each part."""
+) -> tuple[dict[str, list[Example]], dict[str, Any]]:
+    """The examples of each part the gate scores on, and what was left out and why."""
     share = _holdout_share(candidate)
     share = default_share if share is None else share
-    bounds = [t for t in (_settled_until(candidate), _settled_until(reference)) if t is not None]
+    trained: set[str] = set()
+    legacy: list[Model] = []
+    for m in (candidate, reference):
+        keys = read_trained(m.path)
+        if keys is None:
+            legacy.append(m)
+        else:
+            trained |= keys
+    bounds = [t for t in (_settled_until(m) for m in legacy) if t is not None]
     after = max(bounds) if bounds else None
-    held: list[Example] = []
-    newer: list[Example] = []
+    labels: dict[str, set[str]] = {}
+    first: dict[str, tuple[str, Example]] = {}
+    seen_trained = older = 0
     for e in examples:
-        if in_holdout(prepare(e.title, e.body), share):
-            held.append(e)
-        elif e.settled_at is not None and (after is None or parse_time(e.settled_at) > after):
-            newer.append(e)
+        doc = prepare(e.title, e.body)
+        key = text_key(doc)
+        labels.setdefault(key, set()).add(e.label)
+        if key in first:
+            continue
+        if key in trained:
+            seen_trained += 1
+            continue
+        if e.settled_at is None:
+            if in_holdout(doc, share):
+                first[key] = ("holdout", e)
+        elif legacy and after is not None and parse_time(e.settled_at) <= after:
+            older += 1
+        else:
+            first[key] = ("outcomes", e)
+    parts: dict[str, list[Example]] = {p: [] for p in PARTS}
+    ambiguous = 0
+    for key, (part, e) in first.items():
+        if len(labels[key]) > 1:
+            ambiguous += 1
+        else:
+            parts[part].append(e)
     warnings = [
         f"{m.version} was trained without the gate's hold-out (it saw those examples): "
         "its figures there are optimistic"
         for m in (reference, candidate)
         if _holdout_share(m) is None
+    ] + [
+        f"{m.version} keeps no record of the texts it trained on: outcomes count only when "
+        "settled after the newest one it learned from"
+        for m in legacy
     ]
-    parts = {
+    info = {
         "warnings": warnings,
-        "holdout": len(held),
+        "holdout": len(parts["holdout"]),
         "holdout_share": share,
-        "newer_outcomes": len(newer),
+        "outcomes": len(parts["outcomes"]),
+        "left_out": {
+            "trained_on": seen_trained,
+            "settled_before": older,
+            "two_labels": ambiguous,
+        },
         "settled_after": after.isoformat() if after else None,
     }
-    return held + newer, parts
+    return parts, info
 
 
-def _f1s(result: dict[str, Any], labels: Sequence[str]) -> dict[str, float]:
-    per_class = result["per_class"]
-    return {label: float(per_class.get(label, {}).get("f1", 0.0)) for label in labels}
+@dataclass(frozen=True, slots=True)
+class _Routing:
+    """One model's decisions on one part: top label and whether it is routed without a person."""
+
+    pred: np.ndarray[Any, np.dtype[np.int64]]
+    auto: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def _route(model: Model, examples: Sequence[Example], labels: Sequence[str]) -> _Routing:
+    proba = model.probabilities([prepare(e.title, e.body) for e in examples])
+    top = proba.argmax(axis=1)
+    conf = proba.max(axis=1)
+    index = {label: i for i, label in enumerate(labels)}
+    pred = np.asarray([index[model.labels[t]] for t in top], np.int64)
+    limit = np.asarray([model.thresholds.get(model.labels[t], 1.0) for t in top])
+    return _Routing(pred, conf >= limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """Both models on one label: the figures, and how many tickets each change is made of."""
+
+    candidate: dict[str, Any]
+    reference: dict[str, Any]
+    support: int
+    # Tickets the candidate gets wrong that the reference got right, less the reverse.
+    lost: dict[str, int]
+
+
+def _label(c: _Routing, r: _Routing, y: np.ndarray[Any, np.dtype[np.int64]], i: int) -> _Label:
+    mine = y == i
+    figures = []
+    for routes in (c, r):
+        said = routes.pred == i
+        tp = int((mine & said).sum())
+        total = int(mine.sum()) + int(said.sum())
+        routed = said & routes.auto
+        figures.append(
+            {
+                "f1": 2 * tp / total if total else 0.0,
+                "coverage": float(routes.auto[mine].mean()) if mine.any() else 0.0,
+                "auto_routed": int(routed.sum()),
+                "auto_wrong": int((routed & ~mine).sum()),
+                "auto_precision": float(mine[routed].mean()) if routed.any() else None,
+            }
+        )
+    # A ticket counts against a label's F1 when it is the label's and is not said to be, or
+    # is said to be and is not: the candidate's errors of that kind less the reference's.
+    c_err = (mine & (c.pred != i)) | (~mine & (c.pred == i))
+    r_err = (mine & (r.pred != i)) | (~mine & (r.pred == i))
+    lost = {
+        "f1": int((c_err & ~r_err).sum()) - int((r_err & ~c_err).sum()),
+        "coverage": int((mine & r.auto & ~c.auto).sum()) - int((mine & c.auto & ~r.auto).sum()),
+        "auto_precision": figures[0]["auto_wrong"] - figures[1]["auto_wrong"],
+    }
+    return _Label(figures[0], figures[1], int(mine.sum()), lost)
+
+
+def _score_part(
+    name: str, candidate: Model, reference: Model, examples: Sequence[Example], limits: Limits
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    labels = sorted({e.label for e in examples} | set(candidate.labels) | set(reference.labels))
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.asarray([index[e.label] for e in examples], np.int64)
+    c_routes = _route(candidate, examples, labels)
+    r_routes = _route(reference, examples, labels)
+    present = sorted({e.label for e in examples})
+    failures: list[dict[str, Any]] = []
+
+    def fail(label: str | None, figure: str, c: float, r: float | None, text: str) -> None:
+        where = f"{name}: {label}" if label else name
+        failures.append(
+            {
+                "part": name,
+                "label": label,
+                "figure": figure,
+                "candidate": round(c, 4),
+                "reference": None if r is None else round(r, 4),
+                "message": f"{where}: {text}",
+            }
+        )
+
+    per_class: dict[str, dict[str, Any]] = {}
+    for label in present:
+        one = _label(c_routes, r_routes, y, index[label])
+        c, r, lost = one.candidate, one.reference, one.lost
+        per_class[label] = {
+            "support": one.support,
+            **{
+                figure: {
+                    "candidate": _round(c[figure]),
+                    "reference": _round(r[figure]),
+                    "diff": _round(c[figure] - r[figure]),
+                    "tickets_lost": lost[figure],
+                }
+                for figure in ("f1", "coverage")
+            },
+            "auto_precision": {
+                "candidate": _round(c["auto_precision"]),
+                "reference": _round(r["auto_precision"]),
+                "auto_routed": c["auto_routed"],
+                "tickets_lost": lost["auto_precision"],
+            },
+        }
+        if one.support < limits.min_support:
+            continue
+        f1_drop, cov_drop = r["f1"] - c["f1"], r["coverage"] - c["coverage"]
+        if f1_drop > limits.class_f1_drop and lost["f1"] >= limits.min_tickets:
+            fail(
+                label,
+                "f1",
+                c["f1"],
+                r["f1"],
+                f"F1 {c['f1']:.4f} is {100 * f1_drop:.2f} points below the reference's "
+                f"{r['f1']:.4f}, {lost['f1']} tickets (at most "
+                f"{100 * limits.class_f1_drop:.2f} points allowed)",
+            )
+        if cov_drop > limits.coverage_drop and lost["coverage"] >= limits.min_tickets:
+            fail(
+                label,
+                "coverage",
+                c["coverage"],
+                r["coverage"],
+                f"coverage {c['coverage']:.1%} is {100 * cov_drop:.1f} points below the "
+                f"reference's {r['coverage']:.1%}: {lost['coverage']} more of its "
+                f"{one.support} tickets to review (at most {100 * limits.coverage_drop:.1f} "
+                "points allowed)",
+            )
+        precision = c["auto_precision"]
+        if (
+            precision is not None
+            and precision < limits.auto_precision
+            and lost["auto_precision"] >= limits.min_tickets
+        ):
+            fail(
+                label,
+                "auto_precision",
+                precision,
+                r["auto_precision"],
+                f"auto-routed precision {precision:.1%} of {c['auto_routed']} tickets is under "
+                f"{limits.auto_precision:.0%}, {lost['auto_precision']} more routed wrong than "
+                "by the reference",
+            )
+    macro = {
+        who: sum(per_class[label]["f1"][who] for label in present) / len(present)
+        for who in ("candidate", "reference")
+    }
+    macro_drop = macro["reference"] - macro["candidate"]
+    if macro_drop > limits.macro_f1_drop:
+        fail(
+            None,
+            "macro_f1",
+            macro["candidate"],
+            macro["reference"],
+            f"macro-F1 {macro['candidate']:.4f} is {100 * macro_drop:.2f} points below the "
+            f"reference's {macro['reference']:.4f} "
+            f"(at most {100 * limits.macro_f1_drop:.2f} allowed)",
+        )
+    part = {
+        "n": len(examples),
+        "macro_f1": {
+            **{k: round(v, 4) for k, v in macro.items()},
+            "diff": round(-macro_drop, 4),
+        },
+        "coverage": {
+            "candidate": round(float(c_routes.auto.mean()), 4),
+            "reference": round(float(r_routes.auto.mean()), 4),
+        },
+        "per_class": per_class,
+        "failures": [f["message"] for f in failures],
+    }
+    return part, failures
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def compare(
-    candidate: Model, reference: Model, examples: Sequence[Example], limits: Limits
+    candidate: Model,
+    reference: Model,
+    parts: Mapping[str, Sequence[Example]],
+    limits: Limits,
 ) -> dict[str, Any]:
-    """Both models scored on ``examples``; per-class and macro differences and the verdict."""
-    if not examples:
+    """Both models scored on every part that has examples; the figures and the verdict."""
+    if not any(parts.values()):
         raise GateError(
-            "no evaluation data: none of the examples is in the gate's hold-out or settled "
-            "after what the models trained on; give the base data file and newer outcomes"
+            "no evaluation data: none of the examples is in the gate's hold-out of a base file "
+            "or an outcome whose text neither model trained on; give the base data file"
         )
-    cand, ref = evaluate(candidate, examples), evaluate(reference, examples)
-    support: dict[str, int] = {}
-    for e in examples:
-        support[e.label] = support.get(e.label, 0) + 1
-    labels = sorted(support)
-    c_f1, r_f1 = _f1s(cand, labels), _f1s(ref, labels)
-    c_macro = sum(c_f1.values()) / len(labels)
-    r_macro = sum(r_f1.values()) / len(labels)
-    failures: list[str] = []
-    if r_macro - c_macro > limits.macro_f1_drop:
-        failures.append(
-            f"macro-F1 {c_macro:.4f} is {100 * (r_macro - c_macro):.2f} points below the "
-            f"reference's {r_macro:.4f} (at most {100 * limits.macro_f1_drop:.2f} allowed)"
-        )
-    per_class: dict[str, dict[str, Any]] = {}
-    for label in labels:
-        diff = c_f1[label] - r_f1[label]
-        per_class[label] = {
-            "candidate": round(c_f1[label], 4),
-            "reference": round(r_f1[label], 4),
-            "diff": round(diff, 4),
-            "support": support[label],
-        }
-        if -diff > limits.class_f1_drop:
-            failures.append(
-                f"class {label}: F1 {c_f1[label]:.4f} is {-100 * diff:.2f} points below the "
-                f"reference's {r_f1[label]:.4f} (at most {100 * limits.class_f1_drop:.2f} allowed)"
-            )
+    scored: dict[str, Any] = {}
+    failures: list[dict[str, Any]] = []
+    for name in PARTS:
+        if parts.get(name):
+            scored[name], failed = _score_part(name, candidate, reference, parts[name], limits)
+            failures += failed
+    refused = sorted({f["label"] for f in failures if f["label"]})
     return {
         "candidate": candidate.version,
         "reference": reference.version,
+        # What the verdict is bound to: an activation checks both against the active model.
+        "reference_sha256": reference.manifest.get("weights_sha256"),
         "passed": not failures,
-        "failures": failures,
-        "n": len(examples),
-        "macro_f1": {
-            "candidate": round(c_macro, 4),
-            "reference": round(r_macro, 4),
-            "diff": round(c_macro - r_macro, 4),
+        "failures": [f["message"] for f in failures],
+        "refused_labels": refused,
+        "failed": failures,
+        "n": sum(p["n"] for p in scored.values()),
+        "parts": scored,
+        "limits": {
+            "macro_f1_drop": limits.macro_f1_drop,
+            "class_f1_drop": limits.class_f1_drop,
+            "coverage_drop": limits.coverage_drop,
+            "auto_precision": limits.auto_precision,
+            "min_support": limits.min_support,
+            "min_tickets": limits.min_tickets,
         },
-        "accuracy": {"candidate": cand["accuracy"], "reference": ref["accuracy"]},
-        "per_class": per_class,
-        "limits": {"macro_f1_drop": limits.macro_f1_drop, "class_f1_drop": limits.class_f1_drop},
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -39,6 +39,8 @@ class Example:
     label: str
     # When the label was learned from a settled ticket (`triage outcomes export`), else None.
     settled_at: str | None = None
+    # The department an exported outcome settled with (the audit reports it), else None.
+    department: str | None = None
 
 
 def load_examples(paths: Sequence[Path]) -> list[Example]:
@@ -99,12 +101,14 @@ def _example(path: Path, line: int, row: Mapping[str, Any]) -> Example:
     settled = row.get("settled_at")
     if settled is not None and not isinstance(settled, str):
         raise LoadError(path, line, f"settled_at must be text, got {type(settled).__name__}")
+    department = row.get("department") if settled is not None else None
     return Example(
         str(ident) if ident is not None else f"{path.name}:{line}",
         title,
         body,
         label.strip(),
         settled,
+        department if isinstance(department, str) else None,
     )
 
 
