@@ -41,7 +41,7 @@ def _bucket(text: str, salt: str = "") -> int:
 
 
 def split(
-    rows: Sequence[dict[str, Any]], base: int = 55, pool: int = 80
+    rows: Sequence[dict[str, Any]], base: int = 45, pool: int = 80
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(base, pool, unseen): buckets [0, base), [base, pool) and [pool, 100) of the id hash."""
     parts: tuple[list[dict[str, Any]], ...] = ([], [], [])
@@ -65,7 +65,8 @@ def tickets(rows: Sequence[dict[str, Any]], registry: Registry, tag: str) -> lis
     out = []
     for i, row in enumerate(rows):
         district = registry.district(district_of(row, registry))
-        assert district is not None
+        if district is None:
+            raise ValueError("the registry lost a district it listed")
         out.append(
             {
                 "ticket_id": f"{tag}-{i:05d}",
@@ -141,7 +142,7 @@ def main() -> None:
     _write(args.out / "unseen.jsonl", unseen)
     chosen = Round(args.round, args.label, args.as_label)
     _write(args.out / f"round-{args.round}.jsonl", chosen.settled(pool, registry))
-    print(f"base {len(base)}, pool {len(pool)}, unseen {len(unseen)} -> {args.out}")
+    print(f"base {len(base)}, pool {len(pool)}, unseen {len(unseen)} -> {args.out}")  # noqa: T201 - a script's output
 
 
 if __name__ == "__main__":

@@ -134,10 +134,14 @@ def report_lines(result: dict[str, Any]) -> list[str]:
     for label in result["flagged"]:
         row = result["labels"][label]
         out.append(f"{label}: settled as")
-        for p in row["pairs"][:5]:
-            out.append(f"    {label} -> {p['settled_as']} at {p['department'] or '?'}: {p['n']}")
-        for x in row["examples"]:
-            out.append(f"    e.g. {x['id']} ({x['department'] or x['label']}): {x['text']}")
+        out += [
+            f"    {label} -> {p['settled_as']} at {p['department'] or '?'}: {p['n']}"
+            for p in row["pairs"][:5]
+        ]
+        out += [
+            f"    e.g. {x['id']} ({x['department'] or x['label']}): {x['text']}"
+            for x in row["examples"]
+        ]
     return out
 
 

@@ -186,12 +186,14 @@ class _Label:
 
 def _label(c: _Routing, r: _Routing, y: np.ndarray[Any, np.dtype[np.int64]], i: int) -> _Label:
     mine = y == i
-    figures = []
+    figures: list[dict[str, Any]] = []
+    wrong: list[int] = []
     for routes in (c, r):
         said = routes.pred == i
         tp = int((mine & said).sum())
         total = int(mine.sum()) + int(said.sum())
         routed = said & routes.auto
+        wrong.append(int((routed & ~mine).sum()))
         figures.append(
             {
                 "f1": 2 * tp / total if total else 0.0,
@@ -208,7 +210,7 @@ def _label(c: _Routing, r: _Routing, y: np.ndarray[Any, np.dtype[np.int64]], i: 
     lost = {
         "f1": int((c_err & ~r_err).sum()) - int((r_err & ~c_err).sum()),
         "coverage": int((mine & r.auto & ~c.auto).sum()) - int((mine & c.auto & ~r.auto).sum()),
-        "auto_precision": figures[0]["auto_wrong"] - figures[1]["auto_wrong"],
+        "auto_precision": wrong[0] - wrong[1],
     }
     return _Label(figures[0], figures[1], int(mine.sum()), lost)
 

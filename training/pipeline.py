@@ -11,7 +11,7 @@ import hashlib
 import json
 import platform
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -220,8 +220,12 @@ def train(
     progress: Progress = lambda _: None,
     plan: Callable[[int], None] = lambda _: None,
     models_dir: Path | None = None,
+    audit: Mapping[str, Any] | None = None,
 ) -> tuple[Model, dict[str, Any]]:
     """Write a model folder to `out`, or to `models_dir/<version>`.
+
+    `audit` is the audit of the outcomes trained on (training/audit.py); the manifest keeps
+    its verdict, and the reason when it was overruled.
 
     `plan` hears, once the data is loaded, how many progress steps the run takes.
     """
@@ -299,6 +303,15 @@ def train(
             "settled_until": data.settled_until,
         },
         "target_precision": cfg.target_precision,
+        "audit": None
+        if audit is None
+        else {
+            "reference": audit.get("reference"),
+            "outcomes": audit.get("outcomes"),
+            "passed": audit.get("passed"),
+            "flagged": audit.get("flagged"),
+            "forced": audit.get("forced"),
+        },
         "metrics": {
             "evaluation": evaluation_name(metrics),
             "cv_macro_f1": cv["macro_f1"],

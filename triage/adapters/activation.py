@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from streams.batch import Analyzer
 from triage.adapters.store import TicketStore
 from triage.core.domain import Classifier
 from triage.core.errors import TriageError
+from triage.core.promotion import judge
 
 __all__ = [
     "ActivationError",
@@ -149,7 +150,7 @@ async def _append(store: TicketStore, latest: dict[str, Any] | None, doc: dict[s
     return seq
 
 
-def gate_record(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
+def gate_record(verdict: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """What an activation keeps of the comparison the version went through (None: never
     compared)."""
     if verdict is None:
@@ -157,6 +158,8 @@ def gate_record(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "passed": bool(verdict.get("passed")),
         "against": verdict.get("reference"),
+        "against_sha256": verdict.get("reference_sha256"),
+        "refused_labels": list(verdict.get("refused_labels") or []),
         "n": verdict.get("n"),
         "macro_f1": verdict.get("macro_f1"),
         "per_class": verdict.get("per_class"),
@@ -165,18 +168,21 @@ def gate_record(verdict: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _check_gate(
-    version: str, verdict: dict[str, Any] | None, *, force: bool, reason: str | None
-) -> None:
+def _check_force(force: bool, reason: str | None) -> None:
     if force and not (reason and reason.strip()):
         raise ActivationError("a forced activation needs a reason", status=422)
-    if verdict is not None and not verdict.get("passed") and not force:
-        failed = "; ".join(verdict.get("failures") or []) or "no figure recorded"
-        raise ActivationError(
-            f"model {version!r} failed the comparison with {verdict.get('reference')!r}: "
-            f"{failed}. Activate it anyway only with force and a reason",
-            status=409,
-        )
+
+
+def _weights_sha256(catalog: FolderCatalog, version: str) -> str | None:
+    """The checksum of the active model's weights, which a verdict must have been against."""
+    path = catalog.path(version)
+    if path is None:
+        return None
+    try:
+        value = json.loads((path / "manifest.json").read_text("utf-8")).get("weights_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _check_labels(version: str, analyzer: Analyzer, known: frozenset[str] | None) -> None:
@@ -197,42 +203,47 @@ async def activate(
     slot: ModelSlot,
     catalog: FolderCatalog,
     store: TicketStore,
-    verdict: dict[str, Any] | None = None,
+    verdicts: Sequence[Mapping[str, Any]] = (),
     force: bool = False,
     reason: str | None = None,
     registry_labels: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Load ``version``, record it as active and swap it in here; other replicas follow.
 
-    ``verdict`` is the version's latest comparison (``training.gate``): a failed one is refused
-    unless ``force`` comes with a ``reason``; the record keeps the figures, the force and the
+    ``verdicts`` are the version's comparisons (``training.verdict``): without ``force`` (which
+    needs a ``reason``) it must have passed one against the model active at this moment
+    (``triage.core.promotion``); the record keeps the verdict that applies, the force and the
     reason. A model with labels outside ``registry_labels`` is refused.
     """
-    _check_gate(version, verdict, force=force, reason=reason)
+    _check_force(force, reason)
     async with slot.lock:
         recent = await store.activations(1)
         latest = recent[0] if recent else None
         current = latest["version"] if latest else slot.version
         if version == current:
             raise ActivationError(f"model {version!r} is already active", status=409)
+        judgement = judge(version, verdicts, current, _weights_sha256(catalog, current))
+        if not judgement.passed and not force:
+            raise ActivationError(judgement.message or "refused", status=409)
         analyzer = await _load(catalog, version)
         _check_labels(version, analyzer, registry_labels)
         if latest is None and catalog.path(slot.version) is not None:
             # The version running since start-up becomes the first record: rollback target.
             latest = {"_id": await _append(store, None, _record(slot.version, "initial", None))}
         record = _record(version, "activate", latest)
-        record["gate"] = gate_record(verdict)
+        record["gate"] = gate_record(judgement.verdict)
+        record["gate_refusal"] = judgement.reason
         record["forced"] = force
         record["reason"] = reason if force else None
         seq = await _append(store, latest, record)
         catalog.write_active(version)
         slot.swap(analyzer)
-        passed = None if verdict is None else bool(verdict.get("passed"))
         return {
             "active": version,
             "previous": current,
             "activation": seq,
-            "gate_passed": passed,
+            "gate_passed": None if judgement.verdict is None else judgement.passed,
+            "gate_refusal": judgement.reason,
             "forced": force,
         }
 

@@ -1,14 +1,18 @@
 """`triage models compare|promote`: the gate between a trained candidate and live routing.
 
-    triage models compare CANDIDATE [--against VERSION] --data FILE [FILE ...] [--json]
+    triage models compare CANDIDATE [--against VERSION] --data FILE [FILE ...]
+                          [--force --reason TEXT] [--json]
     triage models promote CANDIDATE --data FILE [FILE ...] [--force --reason TEXT]
 
 CANDIDATE and VERSION name folders under TRIAGE_MODELS_DIR (or are paths to model folders);
-the reference defaults to the active model. The comparison and its data are those of
-``training.gate``; its verdict is kept beside the candidate (``gate.json``), so an activation
-over HTTP knows it too. ``promote`` activates through MongoDB ``model_activations`` like
-``POST /v1/models/{version}/activate``: every replica switches between two batches. Exit codes:
-0 passed (and promoted), 1 refused, 2 a wrong argument, file or model, 3 MongoDB unreachable.
+the reference defaults to the active model. Outcomes among the files are audited first
+(``training.audit``): when the audit flags a label, the comparison stops refused unless
+``--force --reason`` is given. The comparison and its data are those of ``training.gate``;
+its verdict, bound to the reference's version and weights, is kept beside the candidate
+(``gate.json``), so an activation over HTTP knows it too. ``promote`` activates through
+MongoDB ``model_activations`` like ``POST /v1/models/{version}/activate``: every replica
+switches between two batches. Exit codes: 0 passed (and promoted), 1 refused, 2 a wrong
+argument, file or model, 3 MongoDB unreachable.
 """
 
 from __future__ import annotations
@@ -49,9 +53,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         a.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "compare":
             a.add_argument("--against", default=None, metavar="VERSION", help="default: active")
+            a.add_argument(
+                "--force", action="store_true", help="compare even if the audit flags outcomes"
+            )
         else:
-            a.add_argument("--force", action="store_true", help="activate even if refused")
-            a.add_argument("--reason", default=None, help="why a forced promotion is needed")
+            a.add_argument(
+                "--force",
+                action="store_true",
+                help="compare even if the audit flags outcomes, and activate even if refused",
+            )
+        a.add_argument("--reason", default=None, help="why forcing is needed (recorded)")
 
 
 def _folder(models_dir: Path, name: str) -> Path:
@@ -65,36 +76,71 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 0)
 
 
-def _print_verdict(result: dict[str, Any], parts: dict[str, Any]) -> None:
-    after = parts["settled_after"] or "the start"
+def _print_part(title: str, part: dict[str, Any]) -> None:
+    print(f"{title}: {part['n']} examples")
     print(
-        f"candidate {result['candidate']}  reference {result['reference']}\n"
-        f"on {result['n']} examples: {parts['holdout']} from the hold-out "
-        f"({parts['holdout_share']:.0%} of the files by text hash), "
-        f"{parts['newer_outcomes']} outcomes settled after {after}"
+        f"  {'label':<16}{'n':>5}{'F1 ref':>9}{'cand':>8}{'coverage ref':>14}{'cand':>8}"
+        f"{'auto-routed precision':>23}"
     )
-    print(f"  {'label':<12}{'n':>6}{'reference':>11}{'candidate':>11}{'diff':>9}")
-    for label, row in result["per_class"].items():
+    for label, row in part["per_class"].items():
+        f1, cov, prec = row["f1"], row["coverage"], row["auto_precision"]
+        precision = "-" if prec["candidate"] is None else f"{prec['candidate']:.1%}"
         print(
-            f"  {_pad(label, 12)}{row['support']:>6}{row['reference']:>11.4f}"
-            f"{row['candidate']:>11.4f}{100 * row['diff']:>+8.2f}p"
+            f"  {_pad(label, 16)}{row['support']:>5}{f1['reference']:>9.4f}{f1['candidate']:>8.4f}"
+            f"{cov['reference']:>14.1%}{cov['candidate']:>8.1%}"
+            f"{precision + ' of ' + str(prec['auto_routed']):>23}"
         )
-    m = result["macro_f1"]
+    m, c = part["macro_f1"], part["coverage"]
     print(
-        f"  {'macro-F1':<12}{'':>6}{m['reference']:>11.4f}{m['candidate']:>11.4f}"
-        f"{100 * m['diff']:>+8.2f}p"
+        f"  {'all':<16}{part['n']:>5}{m['reference']:>9.4f}{m['candidate']:>8.4f}"
+        f"{c['reference']:>14.1%}{c['candidate']:>8.1%}"
     )
-    for warning in parts["warnings"]:
+
+
+def _print_verdict(result: dict[str, Any], parts: dict[str, Any] | None) -> None:
+    sha = str(result.get("reference_sha256") or "")[:12]
+    print(f"candidate {result['candidate']}  reference {result['reference']} (weights {sha})")
+    audit = result.get("audit")
+    if audit is not None:
+        from training.audit import report_lines
+
+        for line in report_lines(audit):
+            print(line)
+    if parts is not None:
+        gone = parts["left_out"]
+        print(
+            f"left out: {gone['trained_on']} texts a model trained on, "
+            f"{gone['two_labels']} texts given with two labels"
+            + (
+                f", {gone['settled_before']} outcomes settled before"
+                if gone["settled_before"]
+                else ""
+            )
+        )
+    titles = {
+        "holdout": "hold-out of the base files"
+        + (f" ({parts['holdout_share']:.0%} by text hash)" if parts else ""),
+        "outcomes": "outcomes neither model trained on",
+    }
+    for name, part in (result.get("parts") or {}).items():
+        _print_part(titles.get(name, name), part)
+    for warning in (parts or {}).get("warnings", []):
         print(f"warning: {warning}")
     if result["passed"]:
         print("verdict: passed")
     else:
-        print("verdict: refused")
+        labels = ", ".join(result.get("refused_labels") or [])
+        print(f"verdict: refused{f' ({labels})' if labels else ''}")
         for failure in result["failures"]:
             print(f"  - {failure}")
 
 
-def _compare(args: argparse.Namespace, settings: Settings) -> tuple[dict[str, Any], Any]:
+def _compare(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    from datetime import UTC, datetime
+
+    from training.audit import AuditLimits, audit
     from training.config import TrainConfig
     from training.gate import Limits, compare, gate_examples
     from training.loaders import load_examples
@@ -109,11 +155,33 @@ def _compare(args: argparse.Namespace, settings: Settings) -> tuple[dict[str, An
         _folder(settings.models_dir, against) if against else active_model_path(settings.models_dir)
     )
     reference = load_model(ref_folder)
-    examples, parts = gate_examples(
-        load_examples(args.data), candidate, reference, cfg.gate_holdout
-    )
-    result = compare(candidate, reference, examples, Limits.from_config(cfg))
-    result["data"] = {**parts, "files": [str(p) for p in args.data]}
+    examples = load_examples(args.data)
+    checked = None
+    if any(e.settled_at is not None for e in examples):
+        checked = audit(examples, reference, AuditLimits.from_config(cfg))
+    if checked is not None and not checked["passed"] and not args.force:
+        # The outcomes given cannot be trusted to score anything: the comparison stops, and
+        # the refusal replaces any verdict against this reference.
+        result: dict[str, Any] = {
+            "candidate": candidate.version,
+            "reference": reference.version,
+            "reference_sha256": reference.manifest.get("weights_sha256"),
+            "passed": False,
+            "stopped_by": "audit",
+            "failures": [f"audit: {f}" for f in checked["failures"]],
+            "refused_labels": checked["flagged"],
+            "n": 0,
+            "parts": {},
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        parts = None
+    else:
+        chosen, parts = gate_examples(examples, candidate, reference, cfg.gate_holdout)
+        result = compare(candidate, reference, chosen, Limits.from_config(cfg))
+        result["data"] = {**parts, "files": [str(p) for p in args.data]}
+    result["audit"] = checked
+    if checked is not None and not checked["passed"] and args.force:
+        result["audit_forced"] = args.reason
     write_verdict(folder, result)
     return result, parts
 
@@ -140,7 +208,7 @@ async def _promote(
             slot=ModelSlot(current),
             catalog=catalog,
             store=store,
-            verdict=verdict,
+            verdicts=[verdict],
             force=args.force,
             reason=args.reason,
             registry_labels=frozenset(registry.labels),
@@ -156,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     configure("WARNING", json=False)
     name = f"triage models {args.action}"
     promote = args.action == "promote"
-    if promote and args.force and not (args.reason and args.reason.strip()):
+    if args.force and not (args.reason and args.reason.strip()):
         print(f"{name}: --force needs --reason TEXT, which the history records", file=sys.stderr)
         return 2
     try:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from aiohttp import web
 
-from training.verdict import read_verdict
+from training.verdict import read_verdicts
 from triage.adapters.activation import activate, rollback
 from triage.service.api.auth import requires
 from triage.service.api.errors import decode_json
@@ -52,6 +52,7 @@ async def list_models(request: web.Request) -> web.Response:
                     "rollback_to": a.get("rollback_to"),
                     "at": _iso(a.get("at")),
                     "gate": a.get("gate"),
+                    "gate_refusal": a.get("gate_refusal"),
                     "forced": a.get("forced"),
                     "reason": a.get("reason"),
                 }
@@ -74,7 +75,7 @@ async def activate_model(request: web.Request) -> web.Response:
         slot=app[MODEL],
         catalog=app[CATALOG],
         store=app[STORE],
-        verdict=read_verdict(folder) if folder is not None else None,
+        verdicts=read_verdicts(folder) if folder is not None else [],
         force=body.force,
         reason=body.reason,
         registry_labels=frozenset(app[REGISTRY].labels),

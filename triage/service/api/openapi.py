@@ -130,9 +130,12 @@ PATHS: dict[str, S] = {
         "post": {
             "summary": "Make this version the active model on every replica",
             "description": (
-                "Role: trainer. A version whose latest comparison (triage models compare) "
-                "failed is refused with 409 unless the body says force with a reason; the "
-                "activation history records the verdict, the force and the reason."
+                "Role: trainer. Without force, the version needs a passed verdict (triage "
+                "models compare) against the model active at this moment, by version and "
+                "weights checksum; otherwise 409 names why: never compared, compared with "
+                "another model, a stale verdict, or refused. With force and a reason it "
+                "activates anyway; the activation history records the verdict that applied, "
+                "the refusal, the force and the reason."
             ),
             "security": AUTH,
             "parameters": [{"name": "version", "in": "path", "required": True, "schema": STR}],
