@@ -19,8 +19,15 @@ from streams.codec import encode
 from streams.producer import Outgoing, Producer
 from triage.adapters.store import EventWrite, TicketStore
 from triage.core.departments import Registry
-from triage.core.outcomes import Actor, OutcomeConflict, OutcomeError, transition
+from triage.core.outcomes import (
+    Actor,
+    OutcomeConflict,
+    OutcomeError,
+    OutcomeInvalid,
+    transition,
+)
 from triage.core.settings import Topics
+from triage.core.settlement import department_labels
 
 __all__ = ["EventIn", "EventResult", "TicketNotFound", "assignment_id", "handle_event"]
 
@@ -38,6 +45,8 @@ class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     department: Code | None = None
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     suggested_department: Code | None = None
+    # With a reassign to a department of several labels (a merged bureau): which one is meant.
+    label: Code | None = None
     ticket_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
@@ -105,6 +114,7 @@ async def handle_event(
             reason=event.reason,
             suggested=event.suggested_department,
         )
+        _check_label(event, registry)
         now = datetime.now(UTC)
         assigned = assignment_id(ticket_id, event.event_id) if event.type == "reassign" else None
         record: dict[str, Any] = {
@@ -115,6 +125,7 @@ async def handle_event(
             "actor_department": actor.department,
             "reason": event.reason,
             "suggested_department": event.suggested_department,
+            "label": event.label,
             "from_status": step.previous_status,
             "to_status": step.status,
             "from_department": step.previous_department,
@@ -138,6 +149,7 @@ async def handle_event(
                 "assignment_id": assigned,
                 "department": step.department,
                 "from_department": step.previous_department,
+                "label": event.label,
                 "event_id": event.event_id,
                 "at": now,
             }
@@ -156,6 +168,21 @@ async def handle_event(
                 await store.mark_published(event.event_id)
             return _result(record, duplicate=False)
     raise OutcomeConflict("the ticket changed while the event was applied; send it again")
+
+
+def _check_label(event: EventIn, registry: Registry) -> None:
+    """A stated label goes with a reassignment, and is one the target department handles."""
+    if event.label is None:
+        return
+    if event.type != "reassign" or event.department is None:
+        raise OutcomeInvalid("a label is stated only with a reassign", field="label")
+    handles = department_labels(registry, event.department)
+    if event.label not in handles:
+        raise OutcomeInvalid(
+            f"department {event.department!r} handles {', '.join(handles) or 'no label'}, "
+            f"not {event.label!r}",
+            field="label",
+        )
 
 
 async def _replayed(

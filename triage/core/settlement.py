@@ -10,16 +10,18 @@ review is not settled. How the label was learned:
     from_review  the model sent it to review and an agent chose the department
 
 The label is the model label the registry maps the department to; a district department with
-no label of its own maps like the city department it mirrors (``counterpart_of``). A department
-that handles several labels (a merged district bureau) keeps the model's own label when that is
-one of them. A department no label maps to gives ``None``: the signal for a new label.
+no label of its own maps like the city department it mirrors (``counterpart_of``). For a
+department that handles several labels (a merged district bureau) the label is, in order: the
+one the agent stated when dispatching the ticket there, the model's own label when it is one of
+the bureau's, and the bureau's label the model scored highest. A department no label maps to
+gives ``None``: the signal for a new label.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +33,7 @@ __all__ = [
     "SOURCES",
     "ExportSummary",
     "Settled",
+    "department_labels",
     "example_row",
     "label_for",
     "settle",
@@ -63,24 +66,62 @@ def settle(
     return Settled(department, "corrected")
 
 
-def label_for(registry: Registry, department: str, model_label: str | None = None) -> str | None:
-    """The model label ``department`` stands for, or None when no label maps to it."""
+def department_labels(registry: Registry, department: str) -> tuple[str, ...]:
+    """The model labels ``department`` handles, its own or those of the city one it mirrors."""
     dept = registry.get(department)
     if dept is None:
-        return None
-    candidates = dept.labels
+        return ()
     mirrored = registry.get(dept.counterpart_of) if dept.counterpart_of else None
-    if not candidates and mirrored is not None:
-        candidates = mirrored.labels
+    if not dept.labels and mirrored is not None:
+        return mirrored.labels
+    return dept.labels
+
+
+def label_for(
+    registry: Registry,
+    department: str,
+    model_label: str | None = None,
+    *,
+    stated: str | None = None,
+    ranked: Sequence[str] = (),
+) -> str | None:
+    """The model label ``department`` stands for, or None when no label maps to it.
+
+    ``stated`` is the label an agent gave when dispatching there; ``ranked`` the labels the
+    model scored, highest first.
+    """
+    candidates = department_labels(registry, department)
     if not candidates:
         return None
     if len(candidates) == 1:
         return candidates[0]
-    if model_label in candidates:
-        return model_label
+    for label in (stated, model_label, *ranked):
+        if label in candidates:
+            return label
+    dept = registry.department(department)
+    mirrored = registry.get(dept.counterpart_of) if dept.counterpart_of else None
     if mirrored is not None and len(mirrored.labels) == 1 and mirrored.labels[0] in candidates:
         return mirrored.labels[0]
     return sorted(candidates)[0]
+
+
+def _stated(doc: Mapping[str, Any], department: str) -> str | None:
+    """The label stated with the dispatch that brought the ticket to ``department`` last."""
+    assignments = doc.get("assignments") or []
+    last = assignments[-1] if assignments else None
+    if isinstance(last, Mapping) and last.get("department") == department:
+        label = last.get("label")
+        return label if isinstance(label, str) else None
+    return None
+
+
+def _ranked(doc: Mapping[str, Any]) -> list[str]:
+    """The labels the model that first decided the ticket scored, highest first."""
+    decisions = doc.get("decisions") or []
+    first = decisions[0] if decisions and isinstance(decisions[0], Mapping) else {}
+    top = [s for s in first.get("top_k") or [] if isinstance(s, Mapping)]
+    top.sort(key=lambda s: -float(s.get("probability") or 0.0))
+    return [str(s.get("label")) for s in top]
 
 
 def example_row(doc: Mapping[str, Any], registry: Registry) -> dict[str, Any] | None:
@@ -99,7 +140,13 @@ def example_row(doc: Mapping[str, Any], registry: Registry) -> dict[str, Any] | 
         "id": doc["_id"],
         "title": doc.get("title") or "",
         "body": doc.get("body") or "",
-        "label": label_for(registry, settled.department, doc.get("first_label")),
+        "label": label_for(
+            registry,
+            settled.department,
+            doc.get("first_label"),
+            stated=_stated(doc, settled.department),
+            ranked=_ranked(doc),
+        ),
         "ticket_id": doc["_id"],
         "department": settled.department,
         "source": settled.source,

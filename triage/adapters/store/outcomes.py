@@ -31,6 +31,9 @@ _FIELDS = (
     "first_department",
     "first_label",
     "accepted_at",
+    # For a merged bureau: the label an agent stated, and what the model scored.
+    "assignments",
+    "decisions.top_k",
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

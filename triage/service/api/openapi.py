@@ -103,7 +103,10 @@ PATHS: dict[str, S] = {
         "post": {
             "summary": "What happened next: accept, return (退单), resolve (办结), reassign",
             "description": "Departments accept, return and resolve their own tickets; agents "
-            "reassign. Idempotent by event_id.",
+            "reassign. Idempotent by event_id. A reassign to a department that handles several "
+            "labels (a merged district bureau) may state which one is meant in `label`; the "
+            "outcomes export uses it as the ticket's label (422 when the department does not "
+            "handle it, or with another event type).",
             "security": AUTH,
             "parameters": [TICKET_ID],
             "requestBody": _body("Event"),

@@ -85,6 +85,7 @@ def ticket_json(doc: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
                 "assignment_id": a.get("assignment_id"),
                 "department": a.get("department"),
                 "from_department": a.get("from_department"),
+                "label": a.get("label"),
                 "event_id": a.get("event_id"),
                 "at": _iso(a.get("at")),
             }
