@@ -109,3 +109,39 @@ def test_example_row_and_summary() -> None:
         "duplicates": 0,
     }
     assert any("city-market" in line for line in summary.lines())
+
+
+def test_merged_bureau_label_stated_then_model_then_highest_scored() -> None:
+    """A merged bureau's label is the one the agent stated, else the model's own when it is
+    the bureau's, else the bureau's label the model scored highest (not a fixed default)."""
+    at = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    doc = {
+        "_id": "T-9",
+        "title": "",
+        "body": "公交站台破损",
+        "status": "resolved",
+        "department": "nanhai-env-transport",
+        "auto_routed": True,
+        "first_department": "nanhai-housing",
+        "first_label": "城乡建设",
+        "accepted_at": at,
+        "decisions": [
+            {
+                "top_k": [
+                    {"label": "城乡建设", "probability": 0.6},
+                    {"label": "环境保护", "probability": 0.1},
+                    {"label": "交通运输", "probability": 0.3},
+                ]
+            }
+        ],
+    }
+    row = example_row(doc, REGISTRY)
+    assert row is not None and row["label"] == "交通运输"
+    assigned = {"department": "nanhai-env-transport", "label": "环境保护"}
+    row = example_row({**doc, "assignments": [assigned]}, REGISTRY)
+    assert row is not None and row["label"] == "环境保护"
+    # A label stated for another department earlier does not follow the ticket.
+    earlier = {**assigned, "department": "shunde-env-transport"}
+    row = example_row({**doc, "assignments": [earlier]}, REGISTRY)
+    assert row is not None and row["label"] == "交通运输"
+    assert label_for(REGISTRY, "nanhai-env-transport", "交通运输", ranked=["环境保护"]) == "交通运输"
