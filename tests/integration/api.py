@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from streams.batch import Message, plan_batch
 from streams.producer import KafkaProducer
 from tests.fakes import analyzer as fake_analyzer
+from training.verdict import write_verdict
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
 from triage.adapters.activation import FolderCatalog
@@ -63,10 +64,32 @@ def make_catalog(root: Path) -> FolderCatalog:
             "thresholds": {"城乡建设": 0.5},
             "metrics": {"cv": {"macro_f1": 0.8 + i / 100, "accuracy": 0.85}},
             "data": {"sha256": "0" * 64, "n": 1000},
+            "weights_sha256": str(i + 1) * 64,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest))
     (root / "ACTIVE").write_text("v1\n")
     return FolderCatalog(root, load=lambda path: fake_analyzer(path.name))
+
+
+def weights_sha256(root: Path, version: str) -> str:
+    sha: str = json.loads((root / version / "manifest.json").read_text())["weights_sha256"]
+    return sha
+
+
+def pass_gate(root: Path, version: str, against: str, *, passed: bool = True) -> dict[str, Any]:
+    """Keep beside ``version`` a verdict of the gate against ``against`` as it is now."""
+    verdict = {
+        "candidate": version,
+        "reference": against,
+        "reference_sha256": weights_sha256(root, against),
+        "passed": passed,
+        "n": 460,
+        "failures": [] if passed else ["holdout: 交通运输: coverage 20.0% is 46.7 points below"],
+        "refused_labels": [] if passed else ["交通运输"],
+        "at": "2026-12-01T00:00:00+00:00",
+    }
+    write_verdict(root / version, verdict)
+    return verdict
 
 
 class SpecChecker:

@@ -11,6 +11,7 @@ from tests.integration.api import (
     Api,
     SpecChecker,
     api_settings,
+    pass_gate,
     start_api,
 )
 from tests.servers import KafkaServer, MongoServer
@@ -42,6 +43,8 @@ async def test_models_listed_with_metrics(api: Api) -> None:
 async def test_activate_and_roll_back(api: Api) -> None:
     """Activation swaps the model at once and writes ACTIVE; rollbacks walk back the history."""
     call = api.client.call
+    pass_gate(api.catalog.root, "v2", "v1")
+    pass_gate(api.catalog.root, "v3", "v2")
     r = await call("POST", "/v1/models/v2/activate", "trainer")
     assert (r.status, r.body["active"], r.body["previous"]) == (200, "v2", "v1")
     assert await _version_used(api) == "v2"
@@ -75,7 +78,8 @@ async def test_activation_refusals(api: Api) -> None:
         raise ArtifactError(path, "weights.npz is missing")
 
     api.catalog.load = refuse  # type: ignore[assignment]
-    r = await call("POST", "/v1/models/broken/activate", "trainer")
+    forced = {"force": True, "reason": "checked by hand"}
+    r = await call("POST", "/v1/models/broken/activate", "trainer", json_body=forced)
     assert r.status == 422
     assert "weights.npz" in r.body["error"]["message"]
     assert api.app[MODEL].version == "v1"
@@ -95,6 +99,7 @@ async def test_second_replica_follows_activation(
     )
     async for other in start_api(settings, api.catalog, spec_checker):
         assert await _version_used(other) == "v1"
+        pass_gate(api.catalog.root, "v3", "v1")
         await api.client.call("POST", "/v1/models/v3/activate", "trainer")
         for _ in range(50):
             if await _version_used(other) == "v3":

@@ -98,3 +98,50 @@ def test_export_refuses_bad_arguments_and_an_unreachable_store(tmp_path: Path) -
     assert down.returncode == 1 and "did not answer" in down.stderr
     assert time.monotonic() - started < 30
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+async def test_merged_bureau_export_takes_the_stated_or_best_scored_label(
+    api: Api, tmp_path: Path
+) -> None:
+    """An agent dispatching to a bureau of two labels may state which is meant (HTTP, checked
+    against the bureau's labels); the export writes it, and without one the bureau's label
+    the model scored highest, not a fixed default."""
+    docs = await api.seed(60)
+    review = [d for d in docs if d["status"] == "review"][:2]
+    assert len(review) == 2
+    stated, unstated = review[0]["_id"], review[1]["_id"]
+    bureau = "nanhai-env-transport"
+    call = api.client.call
+
+    async def dispatch(ticket_id: str, event_id: str, **extra: str) -> int:
+        body = {"event_id": event_id, "type": "reassign", "department": bureau, **extra}
+        return (
+            await call("POST", f"/v1/tickets/{ticket_id}/events", "agent", json_body=body)
+        ).status
+
+    assert await dispatch(stated, "bad-label", label="卫生计生") == 422
+    accept = {"event_id": "acc-label", "type": "accept", "label": "交通运输"}
+    refused = await call("POST", f"/v1/tickets/{stated}/events", "agent", json_body=accept)
+    assert refused.status == 422 and "only with a reassign" in refused.body["error"]["message"]
+    assert await dispatch(stated, "say-label", label="交通运输") == 200
+    assert await dispatch(unstated, "no-label") == 200
+    for ticket_id in (stated, unstated):
+        await act(api, ticket_id, [("accept", bureau)])
+    shown = await call("GET", f"/v1/tickets/{stated}", "supervisor")
+    assert shown.body["assignments"][-1]["label"] == "交通运输"
+
+    out = tmp_path / "outcomes.jsonl"
+    done = triage_cli(
+        ["outcomes", "export", "--out", str(out)],
+        mongodb_uri=api.settings.mongodb_uri,
+        db=api.settings.db,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text("utf-8").splitlines())}
+    assert rows[stated]["label"] == "交通运输"
+    doc = await api.store.get(unstated)
+    top = sorted(doc["decisions"][0]["top_k"], key=lambda s: -s["probability"])
+    ranked = [s["label"] for s in top if s["label"] in ("环境保护", "交通运输")]
+    first = doc["first_label"]
+    want = first if first in ("环境保护", "交通运输") else (ranked or ["环境保护"])[0]
+    assert rows[unstated]["label"] == want

@@ -64,8 +64,12 @@ def test_only_texts_neither_model_trained_on_count_once_each(
     text given with two labels not at all."""
     examples = load_examples([corpus])
     seen = next(e for e in examples if not in_holdout(prepare(e.title, e.body), SHARE))
-    fresh = Example("new-1", "", "小区门口的路灯坏了一个月，晚上出行很不方便。", "城乡建设", SETTLED)
-    spaced = Example("new-2", "", "小区门口的路灯坏了一个月， 晚上出行 很不方便。", "城乡建设", SETTLED)
+    fresh = Example(
+        "new-1", "", "小区门口的路灯坏了一个月，晚上出行很不方便。", "城乡建设", SETTLED
+    )
+    spaced = Example(
+        "new-2", "", "小区门口的路灯坏了一个月， 晚上出行 很不方便。", "城乡建设", SETTLED
+    )
     torn = Example("new-3", "", "学校门口的公交站牌被撞倒了。", "交通运输", SETTLED)
     torn_too = Example("new-4", "", "学校门口的公交站牌被撞倒了。", "教育文体", SETTLED)
     trained_outcome = Example("old-1", seen.title, seen.body, seen.label, SETTLED)

@@ -144,4 +144,6 @@ def test_merged_bureau_label_stated_then_model_then_highest_scored() -> None:
     earlier = {**assigned, "department": "shunde-env-transport"}
     row = example_row({**doc, "assignments": [earlier]}, REGISTRY)
     assert row is not None and row["label"] == "交通运输"
-    assert label_for(REGISTRY, "nanhai-env-transport", "交通运输", ranked=["环境保护"]) == "交通运输"
+    assert (
+        label_for(REGISTRY, "nanhai-env-transport", "交通运输", ranked=["环境保护"]) == "交通运输"
+    )

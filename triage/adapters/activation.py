@@ -222,10 +222,10 @@ async def activate(
         current = latest["version"] if latest else slot.version
         if version == current:
             raise ActivationError(f"model {version!r} is already active", status=409)
+        analyzer = await _load(catalog, version)
         judgement = judge(version, verdicts, current, _weights_sha256(catalog, current))
         if not judgement.passed and not force:
             raise ActivationError(judgement.message or "refused", status=409)
-        analyzer = await _load(catalog, version)
         _check_labels(version, analyzer, registry_labels)
         if latest is None and catalog.path(slot.version) is not None:
             # The version running since start-up becomes the first record: rollback target.

@@ -92,6 +92,7 @@ async def handle_event(
 ) -> EventResult:
     """Apply ``event`` to the ticket, or raise an OutcomeError saying why it is refused."""
     known = frozenset(d.code for d in registry.departments)
+    _check_label(event, registry)
     stored = await store.find_event(event.event_id)
     if stored is not None:
         return await _replayed(stored, ticket_id, event, store, producer, topics)
@@ -114,7 +115,6 @@ async def handle_event(
             reason=event.reason,
             suggested=event.suggested_department,
         )
-        _check_label(event, registry)
         now = datetime.now(UTC)
         assigned = assignment_id(ticket_id, event.event_id) if event.type == "reassign" else None
         record: dict[str, Any] = {
