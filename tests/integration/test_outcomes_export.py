@@ -10,7 +10,10 @@ import pytest
 
 from tests.integration.api import Api
 from tests.integration.outcomes import act, triage_cli
+from triage.adapters.outcome_handler import EventIn, handle_event
 from triage.adapters.registry_file import load_registry
+from triage.core.outcomes import Actor, OutcomeInvalid
+from triage.service.keys import PRODUCER, REGISTRY
 
 pytestmark = pytest.mark.integration
 
@@ -120,9 +123,17 @@ async def test_merged_bureau_export_takes_the_stated_or_best_scored_label(
         ).status
 
     assert await dispatch(stated, "bad-label", label="卫生计生") == 422
-    accept = {"event_id": "acc-label", "type": "accept", "label": "交通运输"}
-    refused = await call("POST", f"/v1/tickets/{stated}/events", "agent", json_body=accept)
-    assert refused.status == 422 and "only with a reassign" in refused.body["error"]["message"]
+    accept = EventIn(event_id="acc-label", type="accept", label="交通运输")
+    with pytest.raises(OutcomeInvalid, match="only with a reassign"):
+        await handle_event(
+            stated,
+            accept,
+            Actor("department", review[0]["department"]),
+            store=api.store,
+            producer=api.app[PRODUCER],
+            registry=api.app[REGISTRY],
+            topics=api.settings.topics,
+        )
     assert await dispatch(stated, "say-label", label="交通运输") == 200
     assert await dispatch(unstated, "no-label") == 200
     for ticket_id in (stated, unstated):
