@@ -19,9 +19,9 @@ from aiohttp.test_utils import TestServer
 from streams.batch import Message, plan_batch
 from streams.producer import KafkaProducer
 from tests.fakes import analyzer as fake_analyzer
-from training.verdict import write_verdict
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
+from training.verdict import write_verdict
 from triage.adapters.activation import FolderCatalog
 from triage.adapters.registry_file import load_registry
 from triage.core.settings import Settings
