@@ -41,7 +41,7 @@ def _bucket(text: str, salt: str = "") -> int:
 
 
 def split(
-    rows: Sequence[dict[str, Any]], base: int = 45, pool: int = 80
+    rows: Sequence[dict[str, Any]], base: int = 30, pool: int = 80
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(base, pool, unseen): buckets [0, base), [base, pool) and [pool, 100) of the id hash."""
     parts: tuple[list[dict[str, Any]], ...] = ([], [], [])

@@ -144,14 +144,23 @@ class Loop:
             assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done
 
-    def train(self, *data: Path) -> str:
-        """A model trained on ``data`` into the models folder; its version."""
+    def train(self, *data: Path, force: str | None = None) -> str:
+        """A model trained on ``data`` into the models folder (past the audit of outcomes with
+        ``force`` as the reason); its version."""
         config = self.work / "small.toml"
         config.write_text(SMALL_CONFIG)
         before = {p.name for p in self.models.iterdir()} if self.models.exists() else set()
         files = [str(p) for p in data]
+        extra = ["--force", "--reason", force] if force else []
         self.cli(
-            "train", "--data", *files, "--models-dir", str(self.models), "--config", str(config)
+            "train",
+            "--data",
+            *files,
+            "--models-dir",
+            str(self.models),
+            "--config",
+            str(config),
+            *extra,
         )
         (new,) = {p.name for p in self.models.iterdir() if p.is_dir()} - before
         return new

@@ -12,7 +12,15 @@ import pytest
 from aiohttp import ClientSession
 
 from scripts.departments import expected_departments
-from tests.integration.loop import SAMPLES, TRAINER_TOKEN, Loop, halves, new_loop, samples
+from tests.integration.loop import (
+    SAMPLES,
+    SMALL_CONFIG,
+    TRAINER_TOKEN,
+    Loop,
+    halves,
+    new_loop,
+    samples,
+)
 from tests.servers import KafkaServer, MongoServer
 from training.holdout import in_holdout
 from triage.adapters.artifact import load_model
@@ -146,9 +154,10 @@ async def _docs(loop: Loop, ids: list[str]) -> list[dict[str, Any]]:
 async def test_poisoned_outcomes_are_refused_forced_promotion_recorded_rollback(
     loop: Loop,
 ) -> None:
-    """Agents reassign the first half's trade tickets to housing: the candidate trained on
-    that is refused on the clean outcomes settled after it, naming the trade class; a forced
-    promotion is recorded with its reason and the figures; rollback restores the base model."""
+    """Agents reassign the first half's trade tickets to housing: training on that stops at
+    the audit naming the trade label; forced past it, the candidate is refused naming the
+    trade label; a forced promotion is recorded with its reason and the figures; rollback
+    restores the base model."""
     base_file = loop.work / "base.jsonl"
     base_version = (loop.models / "ACTIVE").read_text().strip()
     tickets, intended = samples()
@@ -168,7 +177,20 @@ async def test_poisoned_outcomes_are_refused_forced_promotion_recorded_rollback(
     bad = loop.work / "poisoned.jsonl"
     loop.cli("outcomes", "export", "--out", str(bad))
     assert sum(r["label"] == "商贸旅游" for r in _rows(bad).values()) == 0
-    candidate = loop.train(base_file, bad)
+    (loop.work / "small.toml").write_text(SMALL_CONFIG)
+    config = ("--config", str(loop.work / "small.toml"))
+    stopped = loop.cli(
+        "train",
+        "--data",
+        str(base_file),
+        str(bad),
+        "--out",
+        str(loop.work / "x"),
+        *config,
+        check=False,
+    )
+    assert stopped.returncode == 1 and "商贸旅游" in stopped.stdout and "stopped" in stopped.stdout
+    candidate = loop.train(base_file, bad, force="trade labels checked by hand")
 
     await loop.publish(second)
     await loop.settle(second, expected)
@@ -178,10 +200,8 @@ async def test_poisoned_outcomes_are_refused_forced_promotion_recorded_rollback(
     refused = loop.cli(*args, "--json", check=False)
     assert refused.returncode == 1, refused.stderr
     verdict = json.loads(refused.stdout)
-    # The second half was settled after the candidate trained; a few fall in the hold-out.
-    assert not verdict["passed"] and verdict["data"]["newer_outcomes"] > 0.8 * len(second)
-    assert any(f.startswith("class 商贸旅游: F1") for f in verdict["failures"])
-    assert "activation" not in verdict
+    assert not verdict["passed"] and verdict["refused_labels"] == ["商贸旅游"]
+    assert verdict["stopped_by"] == "audit" and "activation" not in verdict
 
     forced = loop.cli(*args, "--force", "--reason", "trade labels checked by hand")
     assert f"promoted {candidate}" in forced.stdout
