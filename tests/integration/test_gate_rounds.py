@@ -18,8 +18,6 @@ import pytest
 from aiohttp import ClientSession
 
 from scripts.rounds import Round, load, split, tickets
-from streams.codec import encode
-from streams.producer import KafkaProducer, Outgoing
 from tests.integration.loop import TRAINER_TOKEN, Loop, new_loop
 from tests.integration.processes import ROOT
 from tests.servers import KafkaServer, MongoServer
@@ -140,10 +138,61 @@ async def _wait(loop: Loop, what: str, query: dict[str, Any], n: int) -> None:
         await store.close()
 
 
+AGENT_TOKEN = "agent-token-for-the-rounds-test"  # noqa: S105 - a test token
+
+
+def _tokens(loop: Loop) -> None:
+    """A trainer, an agent, and every department with its own token, before any replica."""
+    entries = [("trainer", TRAINER_TOKEN, None), ("agent", AGENT_TOKEN, None)] + [
+        ("department", _dept_token(d.code), d.code) for d in load_registry().departments
+    ]
+    text = "".join(
+        f'[[tokens]]\ntoken = "{token}"\nrole = "{role}"\n'
+        + (f'department = "{dept}"\n' if dept else "")
+        for role, token, dept in entries
+    )
+    (loop.work / "tokens.toml").write_text(text)
+
+
+def _dept_token(code: str) -> str:
+    return f"dept-{code}-token-for-the-rounds-test"
+
+
+async def _settle(loop: Loop, ids: list[str], expected: dict[str, str]) -> None:
+    """Agents and departments act over HTTP with their own tokens, eight tickets at a time: a
+    wrong routing or a review is reassigned by an agent, then the department accepts."""
+    store = loop.store()
+    try:
+        docs = await store.tickets.find(
+            {"_id": {"$in": ids}}, {"status": 1, "department": 1}
+        ).to_list()
+    finally:
+        await store.close()
+    base = f"http://127.0.0.1:{loop.http_port}/v1/tickets"
+    gate = asyncio.Semaphore(8)
+
+    async def one(http: ClientSession, doc: dict[str, Any]) -> None:
+        right = expected[doc["_id"]]
+        steps: list[tuple[str, dict[str, Any]]] = []
+        if not (doc["status"] == "routed" and doc.get("department") == right):
+            steps.append((AGENT_TOKEN, {"type": "reassign", "department": right}))
+        steps.append((_dept_token(right), {"type": "accept"}))
+        async with gate:
+            for i, (token, event) in enumerate(steps):
+                body = {"event_id": f"{doc['_id']}-{i}", **event}
+                r = await http.post(
+                    f"{base}/{doc['_id']}/events",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert r.status == 200, (doc["_id"], event, await r.text())
+
+    async with ClientSession() as http:
+        await asyncio.gather(*(one(http, doc) for doc in docs))
+
+
 async def _play(loop: Loop, kind: str, rows: list[dict[str, Any]]) -> Path:
-    """The round's tickets through the service, settled by departments and agents over
-    ``<prefix>.events`` (a wrong routing or a review is reassigned by an agent, then the
-    department accepts: two events at most, so the round settles in minutes); exported."""
+    """The round's tickets through the service, settled over HTTP; exported."""
     registry = load_registry()
     batch = tickets(rows, registry, kind)
     wanted = Round(kind, POISONED, AS, share=0.3).departments(rows, registry)
@@ -151,31 +200,7 @@ async def _play(loop: Loop, kind: str, rows: list[dict[str, Any]]) -> Path:
     ids = list(expected)
     await loop.publish(batch)
     await _wait(loop, f"{kind} tickets decided", {"_id": {"$in": ids}}, len(ids))
-    store, producer = loop.store(), KafkaProducer(loop.kafka.bootstrap)
-    await producer.start()
-    try:
-        out: list[Outgoing] = []
-        async for doc in store.tickets.find({"_id": {"$in": ids}}, {"status": 1, "department": 1}):
-            right = expected[doc["_id"]]
-            steps: list[dict[str, Any]] = []
-            if not (doc["status"] == "routed" and doc.get("department") == right):
-                steps.append({"type": "reassign", "department": right})
-            steps.append({"type": "accept", "department": right})
-            out += [
-                Outgoing(
-                    f"{loop.prefix}.events",
-                    doc["_id"].encode(),
-                    encode({"event_id": f"{doc['_id']}-{i}", "ticket_id": doc["_id"], **step}),
-                )
-                for i, step in enumerate(steps)
-            ]
-        await producer.send_all(out)
-    finally:
-        await producer.stop()
-        await store.close()
-    await _wait(
-        loop, f"{kind} tickets settled", {"_id": {"$in": ids}, "status": "accepted"}, len(ids)
-    )
+    await _settle(loop, ids, expected)
     path = loop.work / f"{kind}.jsonl"
     loop.cli("outcomes", "export", "--out", str(path))
     exported = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
@@ -194,11 +219,17 @@ async def test_clean_round_passes_poisoned_and_random_rounds_are_refused(
     base_file, unseen = loop.work / "base.jsonl", rounds_base / "unseen.jsonl"
     reference = (loop.models / "ACTIVE").read_text().strip()
     _, pool, _ = split(load())
+    _tokens(loop)
     loop.start_replica(http=True)
-    clean = await _play(loop, "clean", pool[::3])
-    poisoned = await _play(loop, "poisoned", pool[1::3])
-    noisy = await _play(loop, "random", pool[2::3][:350])
-    assert len(clean.read_text("utf-8").splitlines()) == len(pool[::3])
+    # Rounds small enough to settle in minutes: 500 clean tickets; every transport ticket of a
+    # third of the pool and 100 others; 250 with 30% at random.
+    clean = await _play(loop, "clean", pool[::3][:500])
+    third = pool[1::3]
+    poisoned_rows = [r for r in third if r["label"] == POISONED]
+    poisoned_rows += [r for r in third if r["label"] != POISONED][:100]
+    poisoned = await _play(loop, "poisoned", poisoned_rows)
+    noisy = await _play(loop, "random", pool[2::3][:250])
+    assert len(clean.read_text("utf-8").splitlines()) == 500
 
     # A poisoned round: stopped before training, named, with its pairs and examples.
     version, printed = _train(loop, base_file, poisoned)
@@ -211,9 +242,15 @@ async def test_clean_round_passes_poisoned_and_random_rounds_are_refused(
     stopped = _compare(loop, bad, base_file, poisoned)
     assert stopped["stopped_by"] == "audit" and stopped["refused_labels"] == [POISONED]
     verdict = _compare(loop, bad, base_file, poisoned, force="to see what the gate says")
-    assert not verdict["passed"] and verdict["refused_labels"] == [POISONED]
+    assert not verdict["passed"] and POISONED in verdict["refused_labels"]
+    # The poisoned label loses the most coverage: its tickets go to review.
+    drops = {
+        label: -row["coverage"]["diff"]
+        for label, row in verdict["parts"]["holdout"]["per_class"].items()
+    }
+    assert max(drops, key=lambda label: drops[label]) == POISONED, verdict["failures"]
     named = [f for f in verdict["failed"] if f["part"] == "holdout" and f["label"] == POISONED]
-    assert named and {f["figure"] for f in named} & {"coverage", "f1"}, verdict["failures"]
+    assert {f["figure"] for f in named} >= {"coverage"}, verdict["failures"]
     assert (await _activate(loop, bad))[0] == 409
 
     # 30% settled at random: most labels flagged, and the gate refuses on coverage.
