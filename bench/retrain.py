@@ -233,7 +233,7 @@ def one_round(
         "accuracy_after": round(a["accuracy"], 4),
         "round_train_s": round(round_s, 1),
         "gate_passed": gate["passed"],
-        "gate_macro_f1_diff": gate["macro_f1"]["diff"],
+        "gate_macro_f1_diff": (gate.get("macro_f1") or {}).get("diff"),
         "gate_failures": gate["failures"],
     }
 

@@ -354,6 +354,8 @@ def compare(
             scored[name], failed = _score_part(name, candidate, reference, parts[name], limits)
             failures += failed
     refused = sorted({f["label"] for f in failures if f["label"]})
+    # The headline figures are those of the trusted part when there is one.
+    main = scored.get("holdout") or next(iter(scored.values()))
     return {
         "candidate": candidate.version,
         "reference": reference.version,
@@ -364,6 +366,8 @@ def compare(
         "refused_labels": refused,
         "failed": failures,
         "n": sum(p["n"] for p in scored.values()),
+        "macro_f1": main["macro_f1"],
+        "per_class": main["per_class"],
         "parts": scored,
         "limits": {
             "macro_f1_drop": limits.macro_f1_drop,
