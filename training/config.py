@@ -52,7 +52,7 @@ class TrainConfig:
     # what routing does, per label, at the candidate's own thresholds
     gate_coverage_drop: float = 0.10
     gate_auto_precision: float = 0.90
-    gate_min_support: int = 15
+    gate_min_support: int = 8
     gate_min_tickets: int = 4
     # the audit of new outcomes before training (training/audit.py)
     audit_confidence: float = 0.90

@@ -63,7 +63,7 @@ class Limits:
     class_f1_drop: float
     coverage_drop: float = 0.10
     auto_precision: float = 0.90
-    min_support: int = 15
+    min_support: int = 8
     min_tickets: int = 4
 
     @classmethod
