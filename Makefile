@@ -57,7 +57,8 @@ bench: install
 
 # Reproduces the shipped model from the shared messages (never copied into the repository).
 model: install
-	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --repeats 5 --activate
+	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --repeats 5 --activate \
+		--force --reason "the shipped model, retrained from the base data"
 
 stack-up: install
 	$(VENV)/bin/triage stack up

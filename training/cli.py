@@ -64,7 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--activate",
         action="store_true",
-        help="make the new model the active one (writes ACTIVE in the models folder)",
+        help="make the new model the active one (writes ACTIVE in the models folder); over an "
+        "active model only with --force --reason: it skips the gate (use triage models promote)",
     )
 
 
@@ -122,6 +123,14 @@ def run(args: argparse.Namespace) -> int:
     if args.force and not (args.reason and args.reason.strip()):
         print(
             "triage train: --force needs --reason TEXT, which the manifest records", file=sys.stderr
+        )
+        return 2
+    where = args.models_dir or (args.out.parent if args.out else None)
+    if args.activate and where is not None and (where / "ACTIVE").is_file() and not args.force:
+        print(
+            "triage train: --activate over an active model skips the gate; compare and promote "
+            "the new model (triage models promote), or give --force --reason TEXT",
+            file=sys.stderr,
         )
         return 2
     try:

@@ -4,6 +4,8 @@ when neither model saw their text, verdicts kept per reference, and order-free t
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,19 @@ def test_same_rows_in_any_order_give_a_byte_identical_model(
     one = (tmp_path / "one" / "weights.npz").read_bytes()
     assert one == (tmp_path / "two" / "weights.npz").read_bytes()
     assert first.thresholds == second.thresholds and first.version == second.version
+
+
+def test_train_activate_over_an_active_model_needs_force(corpus: Path, tmp_path: Path) -> None:
+    """`triage train --activate` would skip the gate over an active model: refused (exit 2)
+    before training unless forced with a reason."""
+    (tmp_path / "ACTIVE").write_text("v1\n")
+    args = ["train", "--data", str(corpus), "--models-dir", str(tmp_path), "--activate"]
+    done = subprocess.run(
+        [sys.executable, "-m", "triage", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "skips the gate" in done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["ACTIVE"]
