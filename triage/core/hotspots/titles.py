@@ -74,8 +74,7 @@ def _undouble(place: str) -> str:
 
 
 def clean_places(places: Sequence[str], keep: int = 5) -> list[str]:
-    """Whole, distinct place names, in their order, without anonymised or cut ones; a place
-    inside a longer one listed too is dropped ("丽发新城" beside "丽发新城小区")."""
+    """Whole, distinct place names, in their order, without anonymised or cut ones."""
     seen: list[str] = []
     for raw in places:
         place = _undouble(raw.strip())
@@ -84,5 +83,4 @@ def clean_places(places: Sequence[str], keep: int = 5) -> list[str]:
         if is_raw_id(place) or place in seen:
             continue
         seen.append(place)
-    whole = [p for p in seen if not any(p != q and p in q for q in seen)]
-    return whole[:keep]
+    return seen[:keep]

@@ -2,7 +2,7 @@
 has none, clean places, and each member ticket with a title (triage.core.hotspots.titles).
 
 Reads at most ``MEMBERS_READ`` members per untitled hot spot, in one query by primary key, so
-a page of ten hot spots costs the same on the hundredth day as on the first.
+a page of hot spots costs the same on the hundredth day as on the first.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from triage.core.hotspots.titles import clean_places, hotspot_title, is_raw_id, ticket_title
-from triage.service.keys import STORE
+from triage.service.keys import HOTSPOT_STORE, STORE
 
 __all__ = ["readable_members", "readable_summaries"]
 
@@ -38,14 +38,19 @@ async def readable_summaries(
     app: web.Application, docs: Sequence[dict[str, Any]], summaries: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """``summaries`` (shaped from ``docs``, same order) with titles and places fit to read."""
-    wanted: list[str] = []
+    # The ranked list is read without its members: an untitled hot spot's own document (by
+    # primary key) names them.
+    members: dict[str, list[str]] = {}
     for doc, summary in zip(docs, summaries, strict=True):
         if _untitled(summary["title"]):
-            wanted += list(doc.get("members", []))[:MEMBERS_READ]
-    texts = await _texts(app, wanted)
+            ids = doc.get("members")
+            if ids is None:
+                full = await app[HOTSPOT_STORE].get(doc["_id"])
+                ids = (full or {}).get("members", [])
+            members[doc["_id"]] = list(ids)[:MEMBERS_READ]
+    texts = await _texts(app, [m for ids in members.values() for m in ids])
     for doc, summary in zip(docs, summaries, strict=True):
-        members = list(doc.get("members", []))[:MEMBERS_READ]
-        found = [texts[m] for m in members if m in texts] if _untitled(summary["title"]) else []
+        found = [texts[m] for m in members.get(doc["_id"], []) if m in texts]
         summary["title"] = hotspot_title(summary["title"], found)
         summary["places"] = clean_places(summary.get("places", []))
     return summaries
