@@ -280,7 +280,8 @@ function renderCards(s, acc, backlog) {
   // Dead letters never reach a department: its view shows its own figures only.
   $("c-tickets-sub").textContent = ownDepartment ? "按来件日期" : "死信 " + num(s.deadletters.total);
   $("c-auto").textContent = pct(s.auto_route_rate);
-  $("c-backlog").textContent = num(s.backlog.total);
+  $("c-backlog-name").textContent = ownDepartment ? "本部门未办结" : "热线待处理";
+  $("c-backlog").textContent = num(ownDepartment ? sum(backlog.departments, "open") : s.backlog.total);
   $("c-backlog-sub").textContent = ownDepartment
     ? "待受理 " + num(sum(backlog.departments, "waiting_accept")) + " · 待办结 " + num(sum(backlog.departments, "waiting_resolve"))
     : "待审核 " + num(s.backlog.review) + " · 被退回 " + num(s.backlog.returned);

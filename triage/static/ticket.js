@@ -58,10 +58,15 @@
     return box;
   }
 
+  // The same rule as the server's (triage/core/hotspots/titles.py), for texts it did not title.
   function firstClause(body) {
-    const text = (body || "").replace(/^(市民|网民|来电人|来电|群众)+(来电|留言|反映|投诉)*[：:，,\s]*/, "");
-    const clause = text.split(/[，。；！？,.;!?\n]/).find((p) => p.trim()) || "";
-    return clause.length > 24 ? clause.slice(0, 23) + "…" : clause;
+    const text = (body || "").trim()
+      .replace(/^(?:(?:市民|群众|网民|来电人|来电|投诉人|反映人|业主|居民)+(?:来电|留言|致电|投诉|反映|咨询|称|表示)*|网友留言|关于)[：:，,\s]*/, "")
+      .replace(/^(?:反映|投诉|称|表示|咨询)[：:，,\s]*/, "");
+    const parts = text.split(/[，。；！？,.;!?\n]/).map((p) => p.trim()).filter((p) => p);
+    let first = parts.length ? parts[0] : text;
+    if (first.length < 6 && parts.length > 1) first = first + "，" + parts[1];
+    return first.length > 24 ? first.slice(0, 23) + "…" : first;
   }
 
   function ticketTitle(t) { return Desk.title(t.title || firstClause(t.body)); }
@@ -91,10 +96,11 @@
   function related(answer, exclude) {
     const box = el("div", null, "related");
     box.appendChild(el("h3", "相似近期工单"));
-    if (answer.hotspot) {
+    if (answer.hotspot && answer.hotspot.tickets >= 2) {
       const p = el("p", null, "hotspot-join");
       p.appendChild(document.createTextNode("所属热点："));
-      const a = el("a", Desk.title(answer.hotspot.title) + "（" + answer.hotspot.tickets + "件）");
+      const name = (answer.hotspot.title || "").trim() || "同类问题";
+      const a = el("a", name + "（已有" + answer.hotspot.tickets + "件）", "hotspot-link");
       a.href = "#";
       a.addEventListener("click", (e) => { e.preventDefault(); if (Desk.openHotspot) Desk.openHotspot(answer.hotspot.hotspot_id); });
       p.appendChild(a);
@@ -103,7 +109,9 @@
     const list = el("ol", null, "similar");
     for (const s of (answer.similar || []).filter((x) => x.ticket_id !== exclude)) {
       const li = el("li");
-      const a = el("a", Desk.title(s.title));
+      const a = el("a", s.title ? Desk.title(s.title) : "…", "ticket-link");
+      // Untitled: titled from the ticket's own text, as everywhere else.
+      if (!s.title) Desk.api("/v1/tickets/" + encodeURIComponent(s.ticket_id)).then((t) => { a.textContent = ticketTitle(t); }).catch(() => { a.textContent = "（无标题）"; });
       a.href = "#";
       a.addEventListener("click", (e) => { e.preventDefault(); open(s.ticket_id); });
       li.appendChild(a);
