@@ -74,8 +74,19 @@ async def summary(settings: Settings) -> str:
     return "\n".join([head, *rows])
 
 
-def demo_samples() -> Path:
-    """The samples moved to end before now, with their labels, under var/demo/."""
+async def stored_tickets(settings: Settings) -> int:
+    store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=5_000)
+    try:
+        return (await store.counts()).tickets
+    finally:
+        await store.close()
+
+
+def demo_samples(settings: Settings) -> Path:
+    """The samples moved to end just before now, with their labels, under var/demo/; moved
+    once per database, so that playing `make run` again replays the same tickets."""
+    if (DEMO / "tickets.jsonl").is_file() and asyncio.run(stored_tickets(settings)) > 0:
+        return DEMO / "tickets.jsonl"
     lines, labels = shifted_samples(
         ROOT / "samples" / "tickets.jsonl",
         ROOT / "samples" / "tickets_labels.jsonl",
@@ -180,7 +191,7 @@ def main() -> int:
         service = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         time.sleep(3)
-        samples = [str(demo_samples()), str(ROOT / "samples" / "malformed.jsonl")]
+        samples = [str(demo_samples(settings)), str(ROOT / "samples" / "malformed.jsonl")]
         subprocess.run([*TRIAGE, "replay", *samples], check=True)  # noqa: S603
         cases, busiest = asyncio.run(departments_act(settings))
         say("the centre at work:", ", ".join(f"{k} {v}" for k, v in sorted(cases.items())))

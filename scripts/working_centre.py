@@ -1,10 +1,11 @@
 """A working day of a 12345 centre, played in simulated time for `make run`.
 
-The samples are moved by whole days so that the latest arrived before now (ids follow their new
-day), then every decided ticket gets a history of its own: agents dispatch review tickets after
-minutes to a day; each department accepts after its own delay (some within the hour, slow ones
-after days), resolves after hours to a week, and returns the tickets that are not its own,
-which agents redispatch. Events are timed within office hours and applied through the service's
+The samples are moved by whole hours so that the latest arrived half an hour ago (ids follow
+their new day), then every decided ticket gets a history of its own: agents dispatch review
+tickets after minutes to a day; each department accepts after its own delay (some within the
+hour, slow ones after days), resolves after hours to a week, returns the tickets that are not
+its own (and, the slower it is, some of its own too, asking for more information), which agents
+redispatch. Events are timed within office hours and applied through the service's
 own outcome handler with the time they happened; events still in the future are not applied,
 so the newest tickets wait in review or in a department's queue, and slow departments have
 overdue work. Delays are drawn from a generator seeded by the ticket id: a second run on the
@@ -26,7 +27,7 @@ from typing import Any
 from scripts.departments import REASON
 from streams.producer import Producer
 from triage.adapters.outcome_handler import EventIn, handle_event
-from triage.adapters.store import TicketStore
+from triage.adapters.store import MongoTicketStore
 from triage.core.counters import LOCAL_TZ
 from triage.core.deadlines import is_workday
 from triage.core.departments import Registry
@@ -36,9 +37,12 @@ from triage.core.settings import Topics
 __all__ = ["Step", "pace", "plan", "play_centre", "shifted_samples"]
 
 # How long a department takes, as a multiple of the centre's usual pace: a few are quick,
-# most are ordinary, some are slow enough to run over their deadlines.
+# most are ordinary, some are slow enough to run over their deadlines. Slow ones also push
+# back more of their own tickets.
 _PACES = (0.25, 0.5, 0.8, 1.0, 1.0, 1.3, 1.8, 3.0, 5.0)
 _OPENS, _CLOSES = time(8, 30), time(18, 0)
+_PUSH_BACK = "诉求不明确，需补充信息：请核实具体地址后重新派单"
+_ARRIVED_AGO = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +103,27 @@ def plan(
     def settle(dept: str) -> None:
         nonlocal at
         speed = pace(dept)
-        at = _after(at, rng.lognormvariate(0.7, 1.0) * speed, rng)
+        at = _after(at, rng.lognormvariate(1.0, 1.0) * speed, rng)
         step("department", type="accept", department=dept)
         at = _after(at, rng.lognormvariate(3.3, 0.8) * speed, rng)
         step("department", type="resolve", department=dept)
 
     def dispatch() -> None:
         nonlocal at
-        at = _after(at, rng.lognormvariate(0.5, 1.1), rng)
+        at = _after(at, rng.lognormvariate(2.4, 0.8), rng)
         step("agent", type="reassign", department=expected)
 
-    if status == "routed" and department == expected:
+    if (
+        status == "routed"
+        and department == expected
+        and rng.random() < 0.02 + 0.04 * pace(expected)
+    ):
+        case = "pushed back"
+        at = _after(at, rng.lognormvariate(1.5, 0.9) * pace(expected), rng)
+        step("department", type="return", department=expected, reason=_PUSH_BACK)
+        dispatch()
+        settle(expected)
+    elif status == "routed" and department == expected:
         case = "accepted"
         settle(expected)
     elif status == "routed" and department is not None:
@@ -136,13 +150,11 @@ def plan(
 def shifted_samples(
     tickets: Path, labels: Path, now: datetime
 ) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """The sample tickets moved by whole days so the latest arrived before ``now``, as JSON
-    lines, and their labels under the new ids."""
+    """The sample tickets moved by whole hours so the latest arrived about half an hour before
+    ``now``, as JSON lines, and their labels under the new ids."""
     rows = [json.loads(line) for line in tickets.read_text("utf-8").splitlines() if line]
     latest = max(datetime.fromisoformat(r["received_at"]) for r in rows)
-    days = (now.astimezone(LOCAL_TZ).date() - latest.astimezone(LOCAL_TZ).date()).days
-    if latest + timedelta(days=days) > now:
-        days -= 1
+    hours = (now - _ARRIVED_AGO - latest) // timedelta(hours=1)
     by_old = {
         json.loads(line)["ticket_id"]: json.loads(line)
         for line in labels.read_text("utf-8").splitlines()
@@ -150,7 +162,7 @@ def shifted_samples(
     }
     lines, out_labels = [], {}
     for row in rows:
-        at = datetime.fromisoformat(row["received_at"]) + timedelta(days=days)
+        at = datetime.fromisoformat(row["received_at"]) + timedelta(hours=hours)
         prefix, _, seq = row["ticket_id"].rpartition("-")
         new_id = f"{prefix.split('-')[0]}-{at.strftime('%Y%m%d')}-{seq}"
         out_labels[new_id] = {**by_old[row["ticket_id"]], "ticket_id": new_id}
@@ -165,7 +177,7 @@ def shifted_samples(
 async def play_centre(
     expected: Mapping[str, str],
     *,
-    store: TicketStore,
+    store: MongoTicketStore,
     producer: Producer,
     registry: Registry,
     topics: Topics,
@@ -180,6 +192,7 @@ async def play_centre(
         if doc is None:
             cases["not decided yet"] += 1
             continue
+        await _decided_on_arrival(store, doc)
         # Planned from the first decision, so a second run replays the same story (applied
         # events answer as duplicates) and applies what has come due since.
         first = (doc.get("decisions") or [{}])[0]
@@ -202,8 +215,20 @@ async def play_centre(
     return cases
 
 
+async def _decided_on_arrival(store: MongoTicketStore, doc: dict[str, Any]) -> None:
+    """The service decided the moved samples just now; in the centre being played it decided
+    each as it arrived, so its first timeline entry and decision say so."""
+    history = doc.get("status_history") or []
+    received = doc["received_at"]
+    if history and history[0]["at"] - received > timedelta(hours=1):
+        at = received + timedelta(seconds=_rng("decided", doc["_id"]).uniform(2, 40))
+        await store.tickets.update_one(
+            {"_id": doc["_id"]}, {"$set": {"status_history.0.at": at, "decisions.0.at": at}}
+        )
+
+
 async def _apply(
-    step: Step, *, store: TicketStore, producer: Producer, registry: Registry, topics: Topics
+    step: Step, *, store: MongoTicketStore, producer: Producer, registry: Registry, topics: Topics
 ) -> None:
     event = EventIn(**step.event)
     actor = Actor(step.role, event.department if step.role == "department" else None)

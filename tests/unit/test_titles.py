@@ -11,6 +11,10 @@ def test_untitled_ticket_takes_the_first_clause_of_its_text() -> None:
     assert ticket_title(None, body) == "丽发新城小区旁边新建了一个搅拌站"
     bus = "市民来电称，25路公交车司机开车时使用手机。"
     assert ticket_title("", bus) == "25路公交车司机开车时使用手机"
+    web = "在政府网站留言称，某小区电梯一个月坏了四次。"
+    assert ticket_title(None, web) == "某小区电梯一个月坏了四次"
+    app = "通过12345微信小程序留言：高明区一家加油站夜间施工。"
+    assert ticket_title(None, app) == "高明区一家加油站夜间施工"
 
 
 def test_short_first_clause_takes_the_next_one_and_long_ones_are_cut() -> None:

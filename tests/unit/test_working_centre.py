@@ -18,13 +18,14 @@ RECEIVED = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
 
 
 def test_samples_end_before_now_with_ids_of_their_new_day() -> None:
-    """Moved by whole days: the latest arrives before now, ids carry the new day, labels follow."""
+    """Moved by whole hours: the latest arrives just before now, ids carry the new day, labels
+    follow."""
     now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
     tickets, labelled = SAMPLES / "tickets.jsonl", SAMPLES / "tickets_labels.jsonl"
     lines, labels = shifted_samples(tickets, labelled, now)
     rows = [json.loads(line) for line in lines]
     latest = max(datetime.fromisoformat(r["received_at"]) for r in rows)
-    assert now - timedelta(days=1) < latest <= now
+    assert now - timedelta(minutes=90) < latest <= now - timedelta(minutes=30)
     day = datetime.fromisoformat(rows[0]["received_at"]).strftime("%Y%m%d")
     assert rows[0]["ticket_id"].split("-")[1] == day
     assert set(labels) == {r["ticket_id"] for r in rows} and len(rows) == 280

@@ -63,11 +63,16 @@ window.Desk = (function () {
   function channel(c) { return c ? CHANNEL[c] || "其他渠道" : "（无）"; }
   function district(code) { return code ? districts[code] || "（未识别）" : "（未识别）"; }
 
+  // Times as the centre reads them, in its own zone whatever the browser's.
+  const LOCAL = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
   function when(iso) {
     if (!iso) return "–";
-    const d = new Date(iso);
-    const p = (n) => String(n).padStart(2, "0");
-    return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + p(d.getHours()) + ":" + p(d.getMinutes());
+    const parts = {};
+    for (const p of LOCAL.formatToParts(new Date(iso))) parts[p.type] = p.value;
+    return parts.month + "月" + parts.day + "日 " + parts.hour + ":" + parts.minute;
   }
 
   function span(hours) {

@@ -62,7 +62,8 @@
   function firstClause(body) {
     const text = (body || "").trim()
       .replace(/^(?:(?:市民|群众|网民|来电人|来电|投诉人|反映人|业主|居民)+(?:来电|留言|致电|投诉|反映|咨询|称|表示)*|网友留言|关于)[：:，,\s]*/, "")
-      .replace(/^(?:反映|投诉|称|表示|咨询)[：:，,\s]*/, "");
+      .replace(/^(?:反映|投诉|称|表示|咨询)[：:，,\s]*/, "").trim()
+      .replace(/^[^，。：:,]{0,20}?(?:留言|反映|来电|投诉|致电|称)[称]?[：:，,]\s*/, "");
     const parts = text.split(/[，。；！？,.;!?\n]/).map((p) => p.trim()).filter((p) => p);
     let first = parts.length ? parts[0] : text;
     if (first.length < 6 && parts.length > 1) first = first + "，" + parts[1];

@@ -23,6 +23,8 @@ _LEAD_IN = re.compile(
     r"^(?:(?:市民|群众|网民|来电人|来电|投诉人|反映人|业主|居民)+"
     r"(?:来电|留言|致电|投诉|反映|咨询|称|表示)*|网友留言|关于)[：:，,\s]*"
 )
+# "在政府网站留言称，", "通过12345微信小程序留言：": a channel named before the complaint.
+_VIA = re.compile(r"^[^，。：:,]{0,20}?(?:留言|反映|来电|投诉|致电|称)[称]?[：:，,]\s*")
 _CLAUSE_END = re.compile(r"[，。；！？,.;!?\n]")
 _FILLER = re.compile(r"^(?:反映|投诉|称|表示|咨询)[：:，,\s]*")
 # Characters a place name does not start with: the tail of a word cut in half.
@@ -45,7 +47,7 @@ def ticket_title(title: str | None, body: str | None, limit: int = TITLE_CHARS) 
     if own and not is_raw_id(own):
         return _shorten(own, max(limit, 60))
     text = (body or "").strip()
-    text = _FILLER.sub("", _LEAD_IN.sub("", text)).strip()
+    text = _VIA.sub("", _FILLER.sub("", _LEAD_IN.sub("", text)).strip()).strip()
     if not text:
         return "（无标题）"
     parts = [p.strip() for p in _CLAUSE_END.split(text) if p.strip()]
