@@ -82,7 +82,8 @@
       bar.style.width = Math.round((s.probability || 0) * 120) + "px";
       li.appendChild(bar);
       if (onPick && s.department) {
-        const button = el("button", "派至" + name, "dispatch");
+        const button = el("button", "派至此部门", "dispatch");
+        button.title = "派至" + name;
         button.type = "button";
         button.dataset.department = s.department;
         button.addEventListener("click", () => onPick(s.department));
