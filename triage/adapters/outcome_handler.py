@@ -80,8 +80,12 @@ async def handle_event(
     producer: Producer,
     registry: Registry,
     topics: Topics,
+    at: datetime | None = None,
 ) -> EventResult:
-    """Apply ``event`` to the ticket, or raise an OutcomeError saying why it is refused."""
+    """Apply ``event`` to the ticket, or raise an OutcomeError saying why it is refused.
+
+    ``at`` is when it happened, for a simulation replaying a day (scripts/working_centre.py);
+    the service always takes the time of arrival."""
     known = frozenset(d.code for d in registry.departments)
     stored = await store.find_event(event.event_id)
     if stored is not None:
@@ -105,7 +109,7 @@ async def handle_event(
             reason=event.reason,
             suggested=event.suggested_department,
         )
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         assigned = assignment_id(ticket_id, event.event_id) if event.type == "reassign" else None
         record: dict[str, Any] = {
             "event_id": event.event_id,

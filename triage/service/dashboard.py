@@ -1,7 +1,8 @@
-"""The supervisor dashboard at ``/``: static files shipped in the package, no CDN.
+"""The dashboard at ``/``: static files shipped in the package, no CDN.
 
-The page is public (it holds no data); the figures come from ``/v1/stats/...`` with the bearer
-token the user pastes into it, so the same roles guard the dashboard and the API.
+The page is public (it holds no data); it asks ``/v1/me`` who the pasted bearer token is and
+shows that role's desk (agent, department, supervisor), reading the API with the same token,
+so the same roles guard the dashboard and the API.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ ASSETS = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
     "hotspots.js": "text/javascript",
+    "labels.js": "text/javascript",
+    "ticket.js": "text/javascript",
+    "agent_desk.js": "text/javascript",
+    "department_desk.js": "text/javascript",
     # Apache ECharts, copied from npm by `make install` (not committed).
     "echarts.min.js": "text/javascript",
 }

@@ -168,7 +168,12 @@ def ticket_update(record: TicketRecord, now: datetime) -> tuple[Doc, Doc]:
         },
         "$push": {
             "decisions": {**decision.to_json(), "at": now},
-            "status_history": {"status": status, "at": now, "by": "triage"},
+            "status_history": {
+                "status": status,
+                "at": now,
+                "by": "triage",
+                "department": decision.department,
+            },
         },
     }
     if record.hotspot_id is not None:

@@ -19,6 +19,7 @@ from triage.adapters.store import HotspotQuery
 from triage.core.hotspots import Match
 from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError, json_response
+from triage.service.api.hotspot_titles import readable_members, readable_summaries
 from triage.service.api.query import local_day, readable_department, refuse_unknown
 from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, REGISTRY
 
@@ -85,7 +86,7 @@ async def list_hotspots(request: web.Request) -> web.Response:
             "from": query.first_day,
             "to": query.last_day,
             "department": query.department,
-            "hotspots": [_summary(d) for d in docs],
+            "hotspots": await readable_summaries(request.app, docs, [_summary(d) for d in docs]),
         }
     )
 
@@ -118,9 +119,10 @@ async def get_hotspot(request: web.Request) -> web.Response:
         for tid in shown
     ]
     statuses = Counter(r["status"] for r in rows if r["status"] is not None)
+    await readable_members(request.app, rows)
     return json_response(
         {
-            **_summary(doc),
+            **(await readable_summaries(request.app, [doc], [_summary(doc)]))[0],
             "days": doc.get("days", {}),
             "statuses": dict(statuses),
             "members_listed": len(members),

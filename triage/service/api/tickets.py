@@ -91,6 +91,9 @@ def ticket_json(doc: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
             for a in doc.get("assignments", [])
         ]
         out["timeline"] = [_timeline(h) for h in doc.get("status_history", [])]
+        # Tickets stored before the first entry carried its department: the decision's.
+        for entry, decision in zip(out["timeline"][:1], out["decisions"][:1], strict=False):
+            entry["department"] = entry["department"] or decision["department"]
     return out
 
 
