@@ -22,21 +22,22 @@ WORKDIR /src
 # Dependencies first, from pyproject.toml alone: a code change rebuilds only the last layers.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install -r requirements.txt
+    && pip install --use-pep517 -r requirements.txt
 COPY README.md ./
 COPY triage ./triage
 COPY streams ./streams
 COPY training ./training
 COPY --from=echarts /src/node_modules/echarts/dist/echarts.min.js ./triage/static/echarts.min.js
-RUN pip install --no-deps .
+# pip is not needed to run the service.
+RUN pip install --use-pep517 --no-deps . && pip uninstall --yes pip
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/triage/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     TRIAGE_HTTP_HOST=0.0.0.0 TRIAGE_HTTP_PORT=8080 TRIAGE_MODELS_DIR=/app/models
 # uid and gid 10001: a mounted tokens file must be readable by this user (README, "Running with
 # Docker").
-RUN groupadd --system --gid 10001 triage \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home triage
+RUN groupadd --gid 10001 triage \
+    && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin triage
 COPY --from=build /opt/triage /opt/triage
 # Fails the build when a file the dashboard's index.html loads is missing (ECharts above all).
 RUN python -m triage.service.assets_check

@@ -186,7 +186,7 @@ def ensure_standin(standin: Standin, log: Callable[[str], object]) -> str:
             standin.customise(rootfs)
             changes = [f"ENV {k}={v}" for k, v in BASE_ENV.items()] + [f'CMD ["{standin.cmd}"]']
             tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-            argv: list[str | Path] = ["podman", "import"]
+            argv: list[str | Path] = ["podman", "import", "--quiet"]
             for change in changes:
                 argv += ["--change", change]
             run([*argv, "-", name], stdin=tar.stdout, stdout=subprocess.DEVNULL)

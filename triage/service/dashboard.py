@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
@@ -33,9 +34,11 @@ CSP = (
 _LOADED = re.compile(r'(?:src|href)="/static/([^"?#]+)')
 
 
-def missing_assets() -> list[str]:
-    """The files index.html loads that are not served, or not installed with the package."""
-    static = resources.files("triage").joinpath("static")
+def missing_assets(static: Traversable | None = None) -> list[str]:
+    """The files index.html loads that are not served, or not in ``static`` (by default the
+    installed package's static folder)."""
+    if static is None:
+        static = resources.files("triage").joinpath("static")
     page = static.joinpath("index.html").read_text(encoding="utf-8")
     return [
         name
