@@ -185,12 +185,12 @@ def ensure_standin(standin: Standin, log: Callable[[str], object]) -> str:
             (rootfs / "var/lib/apt/lists/partial").mkdir(parents=True)
             standin.customise(rootfs)
             changes = [f"ENV {k}={v}" for k, v in BASE_ENV.items()] + [f'CMD ["{standin.cmd}"]']
-            tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
             argv: list[str | Path] = ["podman", "import", "--quiet"]
             for change in changes:
                 argv += ["--change", change]
-            run([*argv, "-", name], stdin=tar.stdout, stdout=subprocess.DEVNULL)
-            if tar.wait() != 0:
+            with subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE) as tar:
+                run([*argv, "-", name], stdin=tar.stdout, stdout=subprocess.DEVNULL)
+            if tar.returncode != 0:
                 raise RuntimeError(f"tar of {rootfs} failed")
         finally:
             _unmount_under(rootfs)
@@ -201,9 +201,9 @@ def build(tag: str, ref: str, log: Callable[[str], object]) -> float:
     """Build the image from ``git archive ref``; returns the seconds the buildah build took."""
     args = [f"{s.build_arg}={ensure_standin(s, log)}" for s in (PYTHON, NODE)]
     with tempfile.TemporaryDirectory(prefix="triage-image-") as tmp:
-        archive = subprocess.Popen(["git", "archive", ref], cwd=ROOT, stdout=subprocess.PIPE)
-        subprocess.run(["tar", "-x", "-C", tmp], stdin=archive.stdout, check=True)
-        if archive.wait() != 0:
+        with subprocess.Popen(["git", "archive", ref], cwd=ROOT, stdout=subprocess.PIPE) as archive:
+            subprocess.run(["tar", "-x", "-C", tmp], stdin=archive.stdout, check=True)
+        if archive.returncode != 0:
             raise RuntimeError(f"git archive {ref} failed")
         argv = [
             "buildah",

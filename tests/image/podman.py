@@ -19,14 +19,31 @@ from scripts.image import env as podman_env
 def podman(
     *args: str, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         ["podman", *args],
         env=podman_env(),
         capture_output=True,
         text=True,
-        check=check,
+        check=False,
         timeout=timeout,
     )
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"podman {' '.join(args)}: exit {done.returncode}\n{done.stdout}{done.stderr}"
+        )
+    return done
+
+
+# Every container the test starts carries it, so a session killed before its cleanup leaves
+# nothing that the next one does not remove.
+LABEL = "hotline-triage-test=1"
+
+
+def remove_leftovers() -> None:
+    """Remove the containers of earlier test sessions (by label, never by name pattern)."""
+    found = podman("ps", "--all", "--quiet", "--filter", f"label={LABEL}").stdout.split()
+    if found:
+        podman("rm", "--force", "--time", "5", *found, check=False)
 
 
 @dataclass
@@ -86,7 +103,7 @@ class Containers:
         detach: bool = True,
     ) -> Container:
         container = Container(f"triage-test-{uuid.uuid4().hex[:8]}")
-        argv = ["run", "--name", container.name, "--network", "host"]
+        argv = ["run", "--name", container.name, "--label", LABEL, "--network", "host"]
         argv += ["--detach"] if detach else []
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]

@@ -25,7 +25,7 @@ from pymongo import AsyncMongoClient
 
 from scripts import image
 from streams.replay import replay
-from tests.image.podman import Container, Containers, wait_http
+from tests.image.podman import Container, Containers, remove_leftovers, wait_http
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
 from triage.adapters import stack
@@ -46,6 +46,7 @@ CHARTS = ("chart-volume", "chart-departments", "chart-accuracy", "chart-resolve"
 def built() -> str:
     """The image, built once per session from the committed tree."""
     ref = os.environ.get("TRIAGE_IMAGE_REF", "HEAD")
+    remove_leftovers()
     seconds = image.build(TAG, ref, log=print)
     print(f"image {TAG} built from {ref} in {seconds:.0f} s")
     return TAG
@@ -143,9 +144,10 @@ def deployment(
         print(f"/healthz answered {seconds:.1f} s after the container started")
         wait_http(url + "/readyz", container)
         # The image's own `triage replay`, with the samples mounted: 280 tickets, 12 malformed.
+        publisher = {k: v for k, v in env.items() if k != "TRIAGE_TOKENS_FILE"}
         for name in ("tickets.jsonl", "malformed.jsonl"):
             running.run(
-                env,
+                publisher,
                 [(SAMPLES / name, f"/samples/{name}")],
                 entrypoint="triage",
                 args=["replay", f"/samples/{name}"],
