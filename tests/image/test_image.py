@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
@@ -182,7 +181,7 @@ def test_every_asset_the_page_loads_is_served(deployment: Deployment) -> None:
 def _draw_charts(url: str) -> dict[str, Any]:
     # Playwright's synchronous API in a thread of its own: it must not meet pytest-asyncio's
     # event loop in the main thread.
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -203,10 +202,7 @@ def _draw_charts(url: str) -> dict[str, Any]:
             page.goto(url + "/")
             page.fill("#token", SUPERVISOR)
             page.click("#controls button[type=submit]")
-            page.wait_for_function(
-                "document.querySelector('#status').textContent.includes('更新于')",
-                timeout=30_000,
-            )
+            expect(page.locator("#status")).to_contain_text("更新于", timeout=30_000)
             drawn: dict[str, Any] = page.evaluate(
                 """ids => Object.fromEntries(ids.map(id => {
                     const el = document.getElementById(id);
@@ -215,9 +211,11 @@ def _draw_charts(url: str) -> dict[str, Any]:
                 }))""",
                 list(CHARTS),
             )
+            # Series 0 and 1: routed and review tickets per day (as tests/browser reads them).
             volume = page.evaluate(
                 "() => echarts.getInstanceByDom(document.getElementById('chart-volume'))"
-                ".getOption().series.flatMap(s => s.data).reduce((a, v) => a + (v || 0), 0)"
+                ".getOption().series.slice(0, 2).flatMap(s => s.data)"
+                ".reduce((a, v) => a + (v || 0), 0)"
             )
             return {"drawn": drawn, "volume": volume, "errors": errors}
         finally:
@@ -273,17 +271,6 @@ async def _committed(bootstrap: str, group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic)
 
 
-async def _end_offsets(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
 def _consumed(container: Container) -> int:
     return sum(line["size"] for line in container.events("batch committed"))
 
@@ -304,7 +291,7 @@ async def test_sigterm_mid_stream_commits_and_a_restart_takes_only_the_rest(
         "TRIAGE_BATCH_SIZE": "100",
     }
     mounts = [(tokens, "/run/triage/tokens.toml")]
-    await replay(ticket_lines(n), bootstrap=kafka_server.bootstrap, topic=topic)
+    assert await replay(ticket_lines(n), bootstrap=kafka_server.bootstrap, topic=topic) == n
     first = containers.run(env, mounts, args=["--no-http"])
     deadline = time.monotonic() + 180
     while not first.events("batch committed"):
@@ -318,6 +305,7 @@ async def test_sigterm_mid_stream_commits_and_a_restart_takes_only_the_rest(
     committed = await _committed(kafka_server.bootstrap, f"triage-{prefix}", topic)
     assert committed == _consumed(first), "everything consumed before the stop was committed"
     assert 0 < committed < n, f"stopped mid-stream ({committed} of {n})"
+    print(f"SIGTERM: exit 0 in {seconds:.1f} s with {committed} of {n} committed")
     assert first.events("consumer stopped")
 
     second = containers.run(env, mounts, args=["--no-http"])
@@ -326,7 +314,6 @@ async def test_sigterm_mid_stream_commits_and_a_restart_takes_only_the_rest(
     while await _committed(kafka_server.bootstrap, f"triage-{prefix}", topic) < n:
         assert time.monotonic() < deadline, second.logs()
         await asyncio.sleep(0.5)
-    assert await _end_offsets(kafka_server.bootstrap, topic) == n
     assert _consumed(second) == n - committed
     second.log_lines()
 
