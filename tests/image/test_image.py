@@ -70,7 +70,6 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     os.chown(path, UID, UID)
     path.chmod(0o600)
-    path.parent.chmod(0o755)
     return path
 
 
@@ -329,7 +328,6 @@ def test_unreadable_tokens_file_stops_with_the_reason(
     unreadable = tmp_path / "tokens.toml"
     unreadable.write_text(f'[[tokens]]\ntoken = "{SUPERVISOR}"\nrole = "supervisor"\n')
     unreadable.chmod(0o600)  # owned by root
-    tmp_path.chmod(0o755)
     env = _env(kafka_server, mongo_server, f"img{uuid.uuid4().hex[:8]}", stack.free_port())
     container = containers.run(env, [(unreadable, "/run/triage/tokens.toml")])
     deadline = time.monotonic() + 120
