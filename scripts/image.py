@@ -88,7 +88,7 @@ def _python_extra(rootfs: Path) -> None:
 
 def _node_extra(rootfs: Path) -> None:
     # The machine's own Node.js and npm (same Debian release, so the same C libraries).
-    shutil.copy2("/usr/bin/node", rootfs / "usr/local/bin/node")
+    shutil.copy2(shutil.which("node") or "/usr/bin/node", rootfs / "usr/local/bin/node")
     modules = rootfs / "usr/local/lib/node_modules"
     modules.mkdir(parents=True, exist_ok=True)
     shutil.copytree(_npm_dir(), modules / "npm", symlinks=True)
