@@ -7,11 +7,13 @@ so the same roles guard the dashboard and the API.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-__all__ = ["ASSETS", "add_routes"]
+__all__ = ["ASSETS", "add_routes", "missing_assets"]
 
 # The files served, by name: nothing else under static/ is reachable, so no path tricks.
 ASSETS = {
@@ -23,7 +25,8 @@ ASSETS = {
     "ticket.js": "text/javascript",
     "agent_desk.js": "text/javascript",
     "department_desk.js": "text/javascript",
-    # Apache ECharts, copied from npm by `make install` (not committed).
+    # Apache ECharts, copied from npm by `make install` and by the image's Node stage (not
+    # committed).
     "echarts.min.js": "text/javascript",
 }
 # The page runs only our own script and talks only to our own origin.
@@ -31,6 +34,22 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+# What the page loads from us: every such name must be served and installed.
+_LOADED = re.compile(r'(?:src|href)="/static/([^"?#]+)')
+
+
+def missing_assets(static: Traversable | None = None) -> list[str]:
+    """The files index.html loads that are not served, or not in ``static`` (by default the
+    installed package's static folder)."""
+    if static is None:
+        static = resources.files("triage").joinpath("static")
+    page = static.joinpath("index.html").read_text(encoding="utf-8")
+    return [
+        name
+        for name in _LOADED.findall(page)
+        if name not in ASSETS or not static.joinpath(name).is_file()
+    ]
 
 
 def _asset(name: str) -> web.Response:
