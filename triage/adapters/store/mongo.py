@@ -31,6 +31,7 @@ from triage.core.errors import StoreError, StoreUnavailableError
 from triage.core.stats import StatsQuery, reason_kind
 
 _DUPLICATE_KEY = 11000
+REFUSALS = "refused_events"
 # Settled tickets by time, for `triage outcomes export`; sparse, so inserts do not pay for it.
 SETTLED_INDEX = IndexModel([("accepted_at", 1)], name="accepted_at_sparse", sparse=True)
 
@@ -46,6 +47,8 @@ class MongoTicketStore:
         self.tickets = self._db["tickets"]
         self.deadletters = self._db["deadletters"]
         self.events = self._db["events"]
+        # Keyed by event id: the unique ``_id`` index is all a lookup needs.
+        self.refusals = self._db[REFUSALS]
         self.model_activations = self._db["model_activations"]
         # Daily statistics counters, written with every ticket, event and dead letter.
         self.counters = MongoCounters(self._db, enabled=counters)
@@ -129,6 +132,12 @@ class MongoTicketStore:
         ]
         try:
             await self.counters.write_deadletters(self.deadletters, docs)
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def deadletter_stored(self, key: str) -> bool:
+        try:
+            return await self.deadletters.find_one({"_id": key}, {"_id": 1}) is not None
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
@@ -244,6 +253,45 @@ class MongoTicketStore:
     async def mark_published(self, event_id: str) -> None:
         try:
             await self.events.update_one({"event_id": event_id}, {"$set": {"published": True}})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def find_refusal(self, event_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.refusals.find_one({"_id": event_id})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return doc
+
+    async def record_refusal(self, refusal: Doc) -> Doc | None:
+        try:
+            try:
+                await self.refusals.insert_one(dict(refusal))
+            except DuplicateKeyError:
+                earlier: Doc | None = await self.refusals.find_one({"_id": refusal["_id"]})
+                return earlier
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return None
+
+    async def claim_dead_letter(self, event_id: str, source: Doc) -> Doc | None:
+        try:
+            doc: Doc | None = await self.refusals.find_one_and_update(
+                {"_id": event_id, "dead_letter": None},
+                {"$set": {"dead_letter": source}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                doc = await self.refusals.find_one({"_id": event_id})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return doc
+
+    async def mark_dead_lettered(self, event_id: str) -> None:
+        try:
+            await self.refusals.update_one(
+                {"_id": event_id}, {"$set": {"dead_letter.written": True}}
+            )
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
