@@ -13,6 +13,7 @@ assignment id, derived from the event id so a redelivery republishes the same id
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,10 +136,12 @@ async def handle_event(
         reason=event.reason,
         suggested=event.suggested_department,
     )
-    stored = await store.find_event(event.event_id)
+    # Both looked up at once: a new event pays one round trip for them, not two.
+    stored, refused = await asyncio.gather(
+        store.find_event(event.event_id), store.find_refusal(event.event_id)
+    )
     if stored is not None:
         return await _replayed(stored, body, event, store, producer, topics)
-    refused = await store.find_refusal(event.event_id)
     if refused is not None:
         raise _refusal(refused, body, event.event_id, repeated=True)
     try:

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    CollectionInvalid,
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+)
 
 from triage.adapters.store.counter_cache import Grain, Parts, select
 from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
@@ -57,6 +63,10 @@ class MongoTicketStore:
         try:
             await self.tickets.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
             await self.events.create_indexes([IndexModel("event_id", unique=True)])
+            # Made here, before any insert can create it (see the README on SecantusDB).
+            if not await self._db.list_collection_names(filter={"name": REFUSALS}):
+                with contextlib.suppress(CollectionInvalid):
+                    await self._db.create_collection(REFUSALS)
             await self.tickets.create_indexes([SETTLED_INDEX])
             await self.counters.ensure_indexes()
             await self.counters.recover_stale(self.tickets)
