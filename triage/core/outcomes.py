@@ -15,6 +15,7 @@ tickets in review, returned ones, and routed ones not yet accepted. ``transition
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from triage.core.errors import TriageError
 
@@ -49,6 +50,10 @@ class OutcomeError(TriageError):
     def __init__(self, reason: str, *, field: str | None = None) -> None:
         self.reason = reason
         self.field = field
+        # The refusal as remembered under the event's id, once it is (see outcome_handler),
+        # and whether it was remembered before this delivery: a repeat answered from memory.
+        self.refusal: dict[str, Any] | None = None
+        self.repeated = False
         super().__init__(reason)
 
 

@@ -89,6 +89,9 @@ class Settings:
     # a department's registry entry may set its own (triage.core.deadlines).
     accept_hours: int = 7
     resolve_hours: int = 35
+    # Tests only: the events consumer applies events but never commits their offsets, so a
+    # test can kill it with every event handled and none committed (a crash before the commit).
+    test_hold_event_commits: bool = False
 
     @property
     def events_group_id(self) -> str:
@@ -162,6 +165,9 @@ class Settings:
             stats_flush_ms=integer("TRIAGE_STATS_FLUSH_MS", d.stats_flush_ms, 0, 60_000),
             accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
             resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
+            test_hold_event_commits=switch(
+                "TRIAGE_TEST_HOLD_EVENT_COMMITS", d.test_hold_event_commits
+            ),
         )
         settings.validate()
         return settings

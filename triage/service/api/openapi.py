@@ -57,7 +57,8 @@ PATHS: dict[str, S] = {
     "/v1/tickets": {
         "get": {
             "summary": "A page of tickets, by department and status",
-            "description": "Roles: agent, supervisor, department (its own tickets only).",
+            "description": "Roles: agent, supervisor, department (its own tickets only). "
+            "An unknown parameter gets 422 naming it.",
             "security": AUTH,
             "parameters": [
                 {"name": "department", "in": "query", "schema": STR},
@@ -103,7 +104,9 @@ PATHS: dict[str, S] = {
         "post": {
             "summary": "What happened next: accept, return (退单), resolve (办结), reassign",
             "description": "Departments accept, return and resolve their own tickets; agents "
-            "reassign. Idempotent by event_id.",
+            "reassign. Idempotent by event_id: a repeat of an applied event answers "
+            '"duplicate": true, a repeat of a refused one its first refusal (same status and '
+            "reason), the id sent with other content 409.",
             "security": AUTH,
             "parameters": [TICKET_ID],
             "requestBody": _body("Event"),
