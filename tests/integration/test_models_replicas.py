@@ -87,6 +87,13 @@ async def test_model_trained_and_activated_on_one_replica_routes_on_another(loop
         )
         assert r.status == 200, await r.text()
         await _ready(http, port_b, candidate)
+        listed = await http.get(
+            f"http://127.0.0.1:{port_b}/v1/models",
+            headers={"Authorization": f"Bearer {TRAINER_TOKEN}"},
+        )
+        body = await listed.json()
+        assert body["active"] == candidate
+        assert {base, candidate} <= {v["version"] for v in body["versions"]}
         for name in ("manifest.json", "weights.npz"):
             assert (elsewhere / candidate / name).read_bytes() == (
                 loop.models / candidate / name

@@ -7,6 +7,9 @@ it off the event loop and swaps it into its ``ModelSlot``; the ticket consumer r
 once per batch, so a batch is classified entirely by one model and none is dropped or redone.
 Each record keeps ``rollback_to``, the record it replaced, so repeated rollbacks walk back
 through the history instead of toggling between two versions.
+
+A version is put into the model store (MongoDB GridFS) before it is recorded, and a replica
+that lacks its folder copies it from there (``triage.adapters.model_cache``).
 """
 
 from __future__ import annotations
