@@ -26,16 +26,17 @@ a crash between the document write and the counter write is repaired by re-apply
 
 Two writers of the same tickets (a rebalance overlap, a replica whose flush is retried after
 its partitions moved, a replay by a restarted replica) hand each batch over through its entry,
-so exactly one of them counts it. An entry is marked ``inserted`` once its writer's insert
-returned: only then is the set of tickets stamped with its operation final. A replica that
-meets those tickets again takes an entry no flush has claimed by marking it ``stolen`` and
-counts it from the documents, under the batch's own id; a flush claims only entries not
-stolen, and leaves the counts of those it could not claim to whoever took them. An entry
-whose insert has not returned is left alone (unless its writer is this process, whose insert
-did return), as is one claimed by a flush that has not journaled itself yet: their writer
-is at work, and if it died, the sweep completes them once they are ``STALE_S`` old (at start
-and every ``SWEEP_S`` while flushing). Every path applies a batch's counts under one id,
-from one final set of tickets, so applying it twice changes nothing.
+so exactly one operation counts it. The tickets stamped with a batch's operation are final
+once every ticket its entry names exists (whoever inserted it), or when its writer is this
+process, whose insert returned. A replica that meets such tickets again takes over an entry
+no flush has claimed by marking it ``stolen`` and counts it from the documents, under the
+batch's own id; a flush of several batches claims only entries not stolen, and leaves out the
+counts of those it could not claim; a flush of one batch writes it under the batch's own id,
+as anyone taking it over does. An entry whose tickets are not all there yet is left alone,
+as is one claimed by a flush that has not journaled itself yet: their writer is at work, and
+if it died, the sweep completes them once they are ``STALE_S`` old (at start and every
+``SWEEP_S`` while flushing). Every path applies a batch's counts under one id, from one final
+set of tickets, so applying it twice changes nothing.
 - events: the operation id is the event id. The event record is written after the counters,
   and the outcome handler's repair path (an event in the ticket's timeline without a record)
   re-applies them before writing the record.
@@ -188,12 +189,6 @@ class MongoCounters:
         await self.journal.insert_one(entry)
         return op
 
-    async def inserted(self, op: str | None) -> None:
-        """The write of ``op`` returned: the documents stamped with it are final, and another
-        writer meeting them may take the batch over."""
-        if op is not None:
-            await self.journal.update_one({"_id": op}, {"$set": {"inserted": True}})
-
     async def apply(
         self,
         op: str,
@@ -279,7 +274,8 @@ class MongoCounters:
                 await self.recover_stale(self.db["tickets"])
 
     async def _write_flush(self, op: str, pending: c.Pending) -> None:
-        owned = await self._claim(op, pending.ops)
+        # One batch is written under its own id, as anyone taking it over writes it: no claim.
+        owned = [op] if pending.ops == [op] else await self._claim(op, pending.ops)
         if len(owned) < len(pending):
             # Another writer met these tickets again and took them over: it counts them.
             pending = pending.only(owned)
@@ -389,7 +385,6 @@ class MongoCounters:
             if errors or exc.details.get("writeConcernErrors"):
                 raise StoreError(f"bulk write failed: {errors[:3]}") from exc
             inserted = sorted(u["index"] for u in exc.details.get("upserted", []))
-        await self.inserted(op)
         if op is None:
             return
         if len(inserted) < len(docs):
@@ -424,11 +419,24 @@ class MongoCounters:
             for e in entries
             if e.get("flush") == e["_id"]
             or e.get("stolen")
-            or (e.get("flush") is None and (e.get("inserted") or e.get("holder") == self.instance))
+            or (e.get("flush") is None and await self._inserted(e))
         ]
         taken = await self._take(takeable)
         left = [e for e in entries if e.get("flush") in ready]
         return await self._recover_all(tickets, [*taken, *left], flushes)
+
+    async def _inserted(self, entry: Doc) -> bool:
+        """Whether the documents stamped with a batch's operation are final: its writer is
+        this process (whose insert returned), or every document it names exists (by whoever
+        inserted it), so that no more can be stamped with it."""
+        if entry.get("holder") == self.instance:
+            return True
+        ids = sorted(set(entry.get("ids", [])))
+        collection = self.db[
+            "deadletters" if entry.get("collection") == "deadletters" else "tickets"
+        ]
+        found: int = await collection.count_documents({"_id": {"$in": ids}})
+        return found == len(ids)
 
     async def _take(self, entries: Sequence[Doc], *, from_flush: bool = False) -> list[Doc]:
         """The entries this writer may now count on their own: those no flush claimed are

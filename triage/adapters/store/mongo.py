@@ -91,7 +91,6 @@ class MongoTicketStore:
                     raise StoreError(f"insert failed: {errors[:3]}") from exc
                 failed = {e["index"] for e in errors}
                 inserted = [d for i, d in enumerate(docs) if i not in failed]
-            await self.counters.inserted(op)
             if failed:
                 existing = [updates[i] for i in sorted(failed)]
                 old = await self.counters.before_update(
