@@ -11,6 +11,7 @@ import asyncio
 import importlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -22,12 +23,18 @@ from streams.producer import KafkaProducer
 from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
 from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.model_cache import default_folder, startup_folder
 from triage.adapters.registry_file import load_registry
 from triage.adapters.shadow import poll_shadow
-from triage.adapters.store import MongoHotspotStore, MongoShadowState, MongoTicketStore
+from triage.adapters.store import (
+    MongoHotspotStore,
+    MongoModelFiles,
+    MongoShadowState,
+    MongoTicketStore,
+)
 from triage.core.deadlines import Deadlines, department_deadlines
 from triage.core.hotspots import DetectorConfig
-from triage.core.settings import Settings
+from triage.core.settings import MODELS_DIR, Settings
 from triage.service import dashboard
 from triage.service.api import add_api_routes
 from triage.service.api.auth import TokenSet, load_tokens
@@ -98,17 +105,14 @@ def create_app(
     dashboard.add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
-        if isinstance(analyzer, Analyzer):
-            app[ANALYZER] = analyzer
-        else:
-            factory = analyzer or (lambda: load_analyzer(settings))
-            app[ANALYZER] = await asyncio.to_thread(factory)
-        app[MODEL] = ModelSlot(app[ANALYZER])
-        log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         store = MongoTicketStore(
             settings.mongodb_uri, settings.db, counters=settings.stats_counters
         )
         app[STORE] = store
+        catalog = app[CATALOG]
+        if catalog.files is None:
+            catalog.files = MongoModelFiles(store)
+        model_files = catalog.files
         hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
         app[HOTSPOT_STORE] = hotspot_store
         app[SHADOW] = MongoShadowState(store)
@@ -133,10 +137,19 @@ def create_app(
         async def ensure_indexes() -> None:
             await store.ensure_indexes()
             await hotspot_store.ensure_indexes()
+            await model_files.ensure_indexes()
 
         # Before anything writes: creating an index creates its collection, and SecantusDB
         # 0.7.0b3 livelocks when that races the insert that would create it too.
         await _until_ok("mongodb indexes", ensure_indexes)
+        if isinstance(analyzer, Analyzer):
+            app[ANALYZER] = analyzer
+        elif analyzer is not None:
+            app[ANALYZER] = await asyncio.to_thread(analyzer)
+        else:
+            app[ANALYZER] = await _stored_model(settings, catalog, store)
+        app[MODEL] = ModelSlot(app[ANALYZER])
+        log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         if settings.hotspot_window_days > 0:
             # Rebuilt before the consumer starts, so that no ticket is detected twice; an
             # API-only process keeps the state of its start for `similar` suggestions.
@@ -220,6 +233,24 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+async def _stored_model(
+    settings: Settings, catalog: FolderCatalog, store: MongoTicketStore
+) -> Analyzer:
+    """The model a replica starts with: TRIAGE_MODEL when set, else the latest activation's
+    version, copied from the model store when this replica's models folder lacks it."""
+    if settings.model is not None or catalog.files is None:
+        return await asyncio.to_thread(load_analyzer, settings)
+    default = default_folder(settings.models_dir, MODELS_DIR)
+    files = catalog.files
+    chosen: list[Path] = []
+
+    async def resolve() -> None:
+        chosen.append(await startup_folder(files, store, settings.models_dir, default))
+
+    await _until_ok("model store", resolve)
+    return await asyncio.to_thread(catalog.load, chosen[-1])
 
 
 async def _until_ok(what: str, action: Callable[[], object]) -> None:

@@ -79,7 +79,10 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(
-        settings, consumer=consumer, analyzer=lambda: load_analyzer(settings, analyzer_spec)
+        settings,
+        consumer=consumer,
+        # Without a factory the app starts with the active model of the model store.
+        analyzer=(lambda: load_analyzer(settings, analyzer_spec)) if analyzer_spec else None,
     )
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()

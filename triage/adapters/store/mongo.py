@@ -95,6 +95,7 @@ class MongoTicketStore:
                 for doc in docs:
                     doc["stats_op"] = op
             inserted = docs
+            failed: set[int] = set()
             try:
                 await self.tickets.insert_many(docs, ordered=False)
             except BulkWriteError as exc:
@@ -103,6 +104,7 @@ class MongoTicketStore:
                     raise StoreError(f"insert failed: {errors[:3]}") from exc
                 failed = {e["index"] for e in errors}
                 inserted = [d for i, d in enumerate(docs) if i not in failed]
+            if failed:
                 existing = [updates[i] for i in sorted(failed)]
                 old = await self.counters.before_update(
                     self.tickets, [f["_id"] for f, _ in existing]
