@@ -30,7 +30,6 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
 from streams.exceptions import StreamsError
 from streams.producer import Producer
-from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.store import TicketStore
 from triage.core.departments import Registry
 from triage.core.errors import StoreError
@@ -249,10 +248,8 @@ class TicketConsumer:
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
-        hotspots: HotspotTracker | None = None,
     ) -> None:
         self.settings = settings
-        self.hotspots = hotspots
         self.store, self.producer = store, producer
         self.analyzer, self.registry, self.executor = analyzer, registry, executor
         self.stats = Stats()
@@ -333,7 +330,6 @@ class TicketConsumer:
                 registry=self.registry,
                 settings=self.settings,
                 executor=self.executor,
-                hotspots=self.hotspots,
             )
             caught_up = len(messages) < self.settings.batch_size and not await self._more_to_fetch()
             await self._hand_over(_Delivered(plan, len(messages), consumed, started, caught_up))
@@ -439,7 +435,6 @@ class TicketConsumer:
                     store=self.store,
                     producer=self.producer,
                     done=done,
-                    hotspots=self.hotspots,
                     defer_counts=True,
                 )
             except (StoreError, StreamsError, KafkaError) as exc:
