@@ -20,7 +20,7 @@ from streams.consumer import Backoff, TicketConsumer
 from streams.events import EventConsumer
 from streams.hotspots import HotspotConsumer
 from streams.producer import KafkaProducer
-from streams.similar_feed import follow_detected
+from streams.similar_feed import SimilarFeed
 from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
 from triage.adapters.hotspot_tracker import HotspotTracker, SimilarIndex
@@ -226,14 +226,15 @@ def create_app(
     async def similar_window(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="similar")
         index = SimilarIndex(app[HOTSPOT_STORE], config)
+        feed = SimilarFeed(settings, index, executor=executor)
+        # Built before the API answers, so that no replica answers from an empty window.
+        await _until_ok("similar-ticket window", feed.open)
         app[HOTSPOTS] = index
         stop = asyncio.Event()
-        feed = asyncio.create_task(
-            follow_detected(settings, index, stop, executor=executor), name="similar-feed"
-        )
+        following = asyncio.create_task(feed.run(stop), name="similar-feed")
         yield
         stop.set()
-        await asyncio.gather(feed, return_exceptions=True)
+        await asyncio.gather(following, return_exceptions=True)
         executor.shutdown(wait=True)
 
     async def outcome_stream(app: web.Application) -> AsyncIterator[None]:
