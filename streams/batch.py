@@ -126,6 +126,7 @@ async def plan_batch(
     """
     topics = settings.topics
     latest: dict[str, Ticket] = {}
+    sources: dict[str, int] = {}
     dead: list[tuple[Outgoing, DeadLetterRecord]] = []
     offsets: dict[tuple[str, int], int] = {}
     for msg in messages:
@@ -155,6 +156,7 @@ async def plan_batch(
             # A ticket sent twice in one batch: the later copy is the newer state.
             latest.pop(result.ticket_id, None)
             latest[result.ticket_id] = result
+            sources[result.ticket_id] = msg.partition
     tickets = list(latest.values())
     loop = asyncio.get_running_loop()
     analysed = await loop.run_in_executor(
@@ -191,7 +193,8 @@ async def plan_batch(
         if settings.hotspot_window_days > 0:
             caller = t.caller
             who = (caller.phone or caller.name) if caller is not None else None
-            decided.append(decided_message(record, who, settings.topics.decided))
+            topic = settings.topics.decided
+            decided.append(decided_message(record, who, topic, sources[t.ticket_id]))
     return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets, tuple(decided))
 
 

@@ -35,6 +35,8 @@ class DecidedTicket(msgspec.Struct, frozen=True):
     department: str
     caller: str | None = None
     hotspot_id: str | None = None
+    # the partition of the tickets topic it came from: the stage merges them in time order
+    source: int = 0
 
     def sighting(self) -> Sighting:
         return Sighting(
@@ -50,8 +52,11 @@ class DecidedTicket(msgspec.Struct, frozen=True):
 _decoder = msgspec.json.Decoder(DecidedTicket)
 
 
-def decided_message(record: TicketRecord, caller: str | None, topic: str) -> Outgoing:
-    """``record`` for the hot-spot stage; ``caller`` (phone or name) travels as a hash."""
+def decided_message(
+    record: TicketRecord, caller: str | None, topic: str, source: int = 0
+) -> Outgoing:
+    """``record`` for the hot-spot stage; ``caller`` (phone or name) travels as a hash;
+    ``source`` is the partition of the tickets topic it came from."""
     decision = record.decision
     routed = decision.kind == "routed" and decision.department is not None
     value = DecidedTicket(
@@ -61,6 +66,7 @@ def decided_message(record: TicketRecord, caller: str | None, topic: str) -> Out
         body=record.body,
         department=decision.department if routed and decision.department else "review",
         caller=caller_key(caller, record.ticket_id) if caller else None,
+        source=source,
     )
     return Outgoing(topic, record.ticket_id.encode(), encode(value))
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from streams.ordering import Merger, Queued
 from streams.sightings import decided_message, decode_decided, decode_detected, detected_message
 from tests.unit.test_hotspots import BACKGROUND, LIFA
 from triage.adapters.hotspot_tracker import HotspotTracker
@@ -111,3 +112,26 @@ def test_stages_from_the_environment() -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_env({"TRIAGE_STAGES": "routing,hotspot"})
     assert err.value.variable == "TRIAGE_STAGES"
+
+
+def _queued(source: int, offset: int, hours: float) -> Queued:
+    return Queued(source, offset, START + timedelta(hours=hours), offset)
+
+
+def test_the_merge_releases_in_time_order_only_what_cannot_be_preceded() -> None:
+    """Tickets of three partitions come back oldest first; a partition with nothing queued
+    holds the rest back until it is known to be idle; commits stop at the oldest queued."""
+    merger = Merger(3)
+    merger.add([_queued(0, 0, 5), _queued(1, 1, 1), _queued(0, 2, 6), _queued(1, 3, 2)])
+    assert merger.release() == []  # partition 2 may still send something older
+    assert merger.commit_offset() == 0
+    out = merger.release({2})
+    assert [q.offset for q in out] == [1, 3]  # then partition 1 may send something older
+    assert merger.commit_offset() == 0
+    merger.add([_queued(1, 4, 7)])
+    assert [q.offset for q in merger.release({2})] == [0, 2]  # 5 h, 6 h; 7 h waits
+    assert merger.commit_offset() == 4
+    merger.add([_queued(2, 5, 3)])
+    assert merger.release() == []  # partition 0 is empty now
+    assert [q.offset for q in merger.release(force=True)] == [5, 4]
+    assert merger.commit_offset() == 6
