@@ -222,11 +222,19 @@ async def _check_replicas(
     named resolves, and the statistics count every stored ticket."""
     questions = _questions(lines, reference)
 
-    async def alike() -> list[Any] | None:
-        first = await _answers(one, questions)
-        return first if first == await _answers(other, questions) else None
+    seen: list[Any] = []
 
-    answers = await _until("the same answers on both replicas", alike, within=120)
+    async def alike() -> list[Any] | None:
+        first, second = await _answers(one, questions), await _answers(other, questions)
+        seen[:] = [(i, a, b) for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b][
+            :1
+        ]
+        return first if not seen else None
+
+    try:
+        answers = await _until("the same answers on both replicas", alike, within=60)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; first difference: {seen}") from None
     assert all(a["hotspot"] is not None for a in answers[:5])
     named = {a["hotspot"]["hotspot_id"] for a in answers if a["hotspot"]}
     named |= {s["hotspot_id"] for a in answers for s in a["similar"]}

@@ -2,12 +2,12 @@
 
 Only the hot-spot stage writes here, and every write is per ticket and idempotent, so a
 replay, a retry, or an owner that has not noticed it lost its partition yet can never undo
-another writer's work. A batch is written in three steps: each ticket's `hotspot_id`; then per
+another writer's work. A batch is written in two steps: each ticket's `hotspot_id`; then per
 ticket one update of its hot spot that lists it (`$addToSet`) and counts it (`$inc` of
 tickets, callers, its day and department; `$min`/`$max` of its span), applied only when the
 hot spot does not list it yet (an upsert that finds it listed fails with a duplicate key, which
-means "already done"); then the figures derived from the owner's state (title, places, heat,
-peak and recent weeks, recent titles) are `$set` on the hot spots the batch touched. A hot
+means "already done"). The last update of each hot spot in the batch also `$set`s the figures
+derived from the owner's state (title, places, heat, peak and recent weeks, recent titles). A hot
 spot of one ticket has its document too, so that every id a ticket or a suggestion names
 resolves; the list shows only those of two or more.
 
@@ -88,23 +88,25 @@ def _local_day(at: datetime) -> str:
     return at.astimezone(LOCAL_TZ).date().isoformat()
 
 
-def join_update(join: Joined) -> UpdateOne:
-    """The idempotent update that lists and counts one ticket in its hot spot."""
-    return UpdateOne(
-        {"_id": join.hotspot_id, "members": {"$ne": join.ticket_id}},
-        {
-            "$addToSet": {"members": join.ticket_id, "departments": join.department},
-            "$inc": {
-                "tickets": 1,
-                "callers": 1 if join.new_caller else 0,
-                "likes": join.likes,
-                f"days.{join.at.date().isoformat()}": 1,
-                f"department_counts.{join.department}": 1,
-            },
-            "$min": {"first_at": join.at, "first_day": _local_day(join.at)},
-            "$max": {"last_at": join.at, "last_day": _local_day(join.at)},
+def join_update(join: Joined, derived: Doc | None = None) -> UpdateOne:
+    """The idempotent update that lists and counts one ticket in its hot spot (and sets the
+    ``derived`` figures, if given)."""
+    update: Doc = {
+        "$addToSet": {"members": join.ticket_id, "departments": join.department},
+        "$inc": {
+            "tickets": 1,
+            "callers": 1 if join.new_caller else 0,
+            "likes": join.likes,
+            f"days.{join.at.date().isoformat()}": 1,
+            f"department_counts.{join.department}": 1,
         },
-        upsert=True,
+        "$min": {"first_at": join.at, "first_day": _local_day(join.at)},
+        "$max": {"last_at": join.at, "last_day": _local_day(join.at)},
+    }
+    if derived:
+        update["$set"] = derived
+    return UpdateOne(
+        {"_id": join.hotspot_id, "members": {"$ne": join.ticket_id}}, update, upsert=True
     )
 
 
@@ -174,15 +176,13 @@ class MongoHotspotStore:
                 ],
             )
         if write.joins:
-            await self._bulk(self.hotspots, [join_update(j) for j in write.joins])
-        if write.spots:
-            await self._bulk(
-                self.hotspots,
-                [
-                    UpdateOne({"_id": s.hotspot_id}, {"$set": derived_fields(s, titles)})
-                    for s, titles in write.spots
-                ],
-            )
+            derived = {s.hotspot_id: derived_fields(s, titles) for s, titles in write.spots}
+            last = {j.hotspot_id: i for i, j in enumerate(write.joins)}
+            ops = [
+                join_update(j, derived.get(j.hotspot_id) if last[j.hotspot_id] == i else None)
+                for i, j in enumerate(write.joins)
+            ]
+            await self._bulk(self.hotspots, ops)
 
     async def _bulk(self, collection: Any, ops: Sequence[UpdateOne | UpdateMany]) -> None:
         try:
