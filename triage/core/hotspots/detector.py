@@ -17,8 +17,10 @@ assignments after a restart without assigning anything again.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
+import zlib
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -65,6 +67,13 @@ class _Entry:
         self.hotspot_id = hotspot_id
         self.terms = terms
         self.places = places
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _slot(term: str) -> int:
+    """A term's document-frequency slot, the same in every process (``hash`` of a str is
+    salted per process, and replicas must score alike)."""
+    return zlib.crc32(term.encode()) & _DF_MASK
 
 
 def _day(at: datetime) -> float:
@@ -262,9 +271,7 @@ class Detector:
         if not terms.terms:
             return []
         scale = self._scale(day)
-        index = (
-            np.fromiter(map(hash, terms.terms), dtype=np.int64, count=len(terms.terms)) & _DF_MASK
-        )
+        index = np.fromiter(map(_slot, terms.terms), dtype=np.int64, count=len(terms.terms))
         if count:
             self._n += scale
             self._df[index] += scale
