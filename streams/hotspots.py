@@ -248,7 +248,16 @@ class HotspotConsumer:
         outgoing = dead + [detected_message(t, found[t.ticket_id], topic) for t in tickets]
         await self._retry("hot-spot publish", lambda: self.producer.send_all(outgoing))
         self.detected += len(tickets)
-        log.info("hot-spot batch committed", tickets=len(tickets), detected=self.detected)
+        # from routing's publish to this batch's hot spots stored and published
+        now = time.time()
+        waits = sorted(now - t.decided_at for t in tickets if t.decided_at is not None)
+        log.info(
+            "hot-spot batch committed",
+            tickets=len(tickets),
+            detected=self.detected,
+            latency_p50_s=round(waits[len(waits) // 2], 3) if waits else None,
+            latency_max_s=round(waits[-1], 3) if waits else None,
+        )
 
     async def _retry(self, what: str, action: Callable[[], Awaitable[object]]) -> None:
         backoff = Backoff()

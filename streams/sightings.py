@@ -7,6 +7,7 @@ of the caller (``caller_key``), which the hot-spot stage counts and never stores
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import msgspec
@@ -37,6 +38,8 @@ class DecidedTicket(msgspec.Struct, frozen=True):
     hotspot_id: str | None = None
     # the partition of the tickets topic it came from: the stage merges them in time order
     source: int = 0
+    # when routing published it (epoch seconds): the stage logs how long detection took after
+    decided_at: float | None = None
 
     def sighting(self) -> Sighting:
         return Sighting(
@@ -67,6 +70,7 @@ def decided_message(
         department=decision.department if routed and decision.department else "review",
         caller=caller_key(caller, record.ticket_id) if caller else None,
         source=source,
+        decided_at=round(time.time(), 3),
     )
     return Outgoing(topic, record.ticket_id.encode(), encode(value))
 
