@@ -43,9 +43,14 @@ log = structlog.get_logger("streams.consumer")
 MAX_UNSETTLED = 32
 
 
-def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
-    """A member of `group_id` that commits by hand, after the work is done."""
+def group_consumer(
+    settings: Settings, group_id: str, *, rebalance_timeout_ms: int | None = None
+) -> AIOKafkaConsumer:
+    """A member of `group_id` that commits by hand, after the work is done;
+    ``rebalance_timeout_ms``: how long a rebalance waits for the member to finish its batch
+    and rejoin (default: the session timeout)."""
     return AIOKafkaConsumer(
+        rebalance_timeout_ms=rebalance_timeout_ms,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group_id,
         client_id=f"{group_id}-consumer",

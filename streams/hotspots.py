@@ -41,6 +41,7 @@ log = structlog.get_logger("streams.hotspots")
 
 # How often the owner asks whether a tickets partition with nothing queued is done for now.
 IDLE_CHECK_S = 0.2
+REBALANCE_TIMEOUT_MS = 120_000
 # Beyond this wait for one partition (its routing stalled), the others go on without it.
 MAX_WAIT_S = 30.0
 
@@ -80,7 +81,13 @@ class HotspotConsumer:
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._stale = True
-        self._consumer = group_consumer(settings, settings.hotspots_group_id)
+        # A batch is detected and written under the lock that a revocation waits for, and
+        # the first after an assignment rebuilds the window: both can outlast the session
+        # timeout on a busy machine, and a member that misses the rebalance is dropped,
+        # rejoins and triggers the next one.
+        self._consumer = group_consumer(
+            settings, settings.hotspots_group_id, rebalance_timeout_ms=REBALANCE_TIMEOUT_MS
+        )
         self._admin: AIOKafkaAdminClient | None = None
         self._merger: Merger | None = None
         self._waiting_since: float | None = None
@@ -123,7 +130,7 @@ class HotspotConsumer:
             self._consumer,
             self._stopping,
             timeout_ms=int(IDLE_CHECK_S * 1000) if waiting else 1000,
-            max_records=max(self.settings.batch_size, 1000),
+            max_records=self.settings.batch_size,
         )
         if fetched is None:
             return
