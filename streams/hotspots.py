@@ -42,6 +42,7 @@ log = structlog.get_logger("streams.hotspots")
 # How often the owner asks whether a tickets partition with nothing queued is done for now.
 IDLE_CHECK_S = 0.2
 REBALANCE_TIMEOUT_MS = 120_000
+IDLE_LOOKUP_S = 5.0
 # Beyond this wait for one partition (its routing stalled), the others go on without it.
 MAX_WAIT_S = 30.0
 
@@ -214,8 +215,9 @@ class HotspotConsumer:
             return self._idle & empty
         self._last_idle_check = now
         try:
-            self._idle = await self._caught_up(empty)
-        except (KafkaError, StreamsError) as exc:
+            # bounded: a lookup stuck on a broker must not hold the batch (and the lock)
+            self._idle = await asyncio.wait_for(self._caught_up(empty), IDLE_LOOKUP_S)
+        except (KafkaError, StreamsError, TimeoutError) as exc:
             log.warning("cannot tell whether routing is done", error=type(exc).__name__)
             self._idle = set()
         return self._idle
