@@ -233,9 +233,9 @@ async def _answers(replica: Replica, questions: list[dict[str, str]]) -> list[An
 
 def _same(one: dict[str, Any], other: dict[str, Any]) -> bool:
     """The same hot spot, and the same three most similar tickets in the same order with
-    similarities equal to within 0.05. A window rebuilt from MongoDB no longer counts, in its document
-    frequencies, tickets that left the window before it was built, so a ticket within 0.05 of
-    the cut-off may be listed by one replica only: those are left out of the comparison."""
+    similarities equal to within 0.05. A window rebuilt from MongoDB no longer counts, in its
+    document frequencies, tickets that left the window before it was built, so a ticket within
+    0.05 of the cut-off may be listed by one replica only: those are left out."""
     firm = SIMILAR_MIN + 0.05
     # the first three: further down, near-equal similarities can swap, and the fifth place
     # be taken by either
