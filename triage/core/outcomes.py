@@ -23,6 +23,7 @@ __all__ = [
     "ACTIONS",
     "EVENT_TYPES",
     "STATUSES",
+    "STATUS_LABELS",
     "Actor",
     "OutcomeConflict",
     "OutcomeError",
@@ -33,6 +34,15 @@ __all__ = [
 ]
 
 STATUSES: tuple[str, ...] = ("review", "routed", "accepted", "returned", "resolved", "reassigned")
+# As the hotline's staff say them, for tables and screens.
+STATUS_LABELS: dict[str, str] = {
+    "review": "待审核",
+    "routed": "已派单",
+    "accepted": "已受理",
+    "returned": "已退单",
+    "resolved": "已办结",
+    "reassigned": "已改派",
+}
 EVENT_TYPES: tuple[str, ...] = ("accept", "return", "resolve", "reassign")
 
 # event type -> (statuses it applies to, status it leads to, role allowed to send it)
