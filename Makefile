@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHARED ?= ../shared/data/messages
 
-.PHONY: install run test lint typecheck unit bench model stack-up stack-down clean
+.PHONY: install run test lint typecheck unit bench model image stack-up stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,19 @@ $(VENV)/.installed: pyproject.toml
 
 # Python packages, the dashboard's ECharts from npm, then the Apache Kafka broker jars from
 # Maven Central (cached in var/kafka).
-install: $(VENV)/.installed triage/static/echarts.min.js /usr/bin/chromium
+install: $(VENV)/.installed triage/static/echarts.min.js /usr/bin/chromium /usr/bin/buildah
 	$(PY) -c "from pathlib import Path; from triage.adapters.stack import ensure_kafka_jars; ensure_kafka_jars(Path('.'))"
 
 # The browser tests drive Debian's Chromium, with CJK fonts for the Chinese pages.
 /usr/bin/chromium:
 	apt-get install -y --no-install-recommends chromium fonts-noto-cjk \
 	|| (apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk)
+
+# The image is built and tested without a Docker engine: Debian's daemonless buildah and podman,
+# runc (crun cannot start containers on hybrid cgroups), debootstrap for the stand-in base images.
+/usr/bin/buildah:
+	apt-get install -y --no-install-recommends buildah podman runc debootstrap \
+	|| (apt-get update && apt-get install -y --no-install-recommends buildah podman runc debootstrap)
 
 # Served by the service itself (no CDN); not committed.
 triage/static/echarts.min.js: package.json package-lock.json
@@ -59,6 +65,11 @@ bench: install
 model: install
 	$(VENV)/bin/triage train --data $(SHARED)/train.jsonl --models-dir models --compare --repeats 5 --activate \
 		--force --reason "the shipped model, retrained from the base data"
+
+# The service image from the committed tree (git archive HEAD), with buildah; README, "Running
+# with Docker".
+image: install
+	$(PY) scripts/image.py --tag localhost/hotline-triage:latest
 
 stack-up: install
 	$(VENV)/bin/triage stack up

@@ -28,8 +28,11 @@ def time_consumer(
     extra_args: tuple[str, ...] = (),
     on_poll: Callable[[int], None] | None = None,
     timeout: float = 900.0,
+    until: tuple[str, str] = ("batch committed", "consumed"),
 ) -> float:
-    """Seconds the service took for ``n`` tickets; ``on_poll(pid)`` runs at every poll."""
+    """Seconds the service took for ``n`` tickets; ``on_poll(pid)`` runs at every poll;
+    ``until``: the event and its count that end the clock (the hot-spot stage's is
+    ``("hot-spot batch committed", "detected")``)."""
     argv = [sys.executable, "-m", "triage", "serve", "--no-http", *extra_args]
     with log.open("wb") as out:
         # Run in the log's folder, not the checkout: `python -m` puts the working folder first
@@ -56,7 +59,7 @@ def time_consumer(
                 at = str(event.get("timestamp"))
                 if event.get("event") == "first batch received" and start is None:
                     start = datetime.fromisoformat(at).timestamp()
-                if event.get("event") == "batch committed" and event["consumed"] >= n:
+                if event.get("event") == until[0] and event[until[1]] >= n:
                     end = datetime.fromisoformat(at).timestamp()
     finally:
         stack.stop_child(proc, 60)

@@ -12,18 +12,17 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import structlog
 
 from streams.codec import Ticket, decode_ticket, encode
 from streams.deadletter import dead_letter
 from streams.producer import Outgoing, Producer
-from triage.adapters.hotspot_tracker import HotspotTracker
-from triage.adapters.store import DeadLetterRecord, HotspotWrite, TicketRecord, TicketStore
+from streams.sightings import decided_message
+from triage.adapters.store import DeadLetterRecord, TicketRecord, TicketStore
 from triage.core.departments import Registry
 from triage.core.domain import Classifier, Prediction, TicketText
-from triage.core.hotspots import Sighting
 from triage.core.routing import Decision, content_hash, decide
 from triage.core.settings import Settings
 
@@ -83,7 +82,8 @@ class Plan:
     deadletters: tuple[DeadLetterRecord, ...]
     outgoing: tuple[Outgoing, ...]
     offsets: dict[tuple[str, int], int]
-    hotspots: HotspotWrite | None = None
+    # For the hot-spot stage, published once the tickets are stored (empty with detection off).
+    decided: tuple[Outgoing, ...] = ()
 
 
 @dataclass
@@ -118,14 +118,15 @@ async def plan_batch(
     registry: Registry,
     settings: Settings,
     executor: Executor | None = None,
-    hotspots: HotspotTracker | None = None,
 ) -> Plan:
     """Decode, classify and decide; bad messages become dead letters, never exceptions.
 
-    With ``hotspots``, the batch's tickets then go through hot-spot detection (same executor).
+    With hot-spot detection on (``TRIAGE_HOTSPOT_WINDOW_DAYS``), each decided ticket is also
+    addressed to the hot-spot stage (``Plan.decided``); routing does no detection itself.
     """
     topics = settings.topics
     latest: dict[str, Ticket] = {}
+    sources: dict[str, int] = {}
     dead: list[tuple[Outgoing, DeadLetterRecord]] = []
     offsets: dict[tuple[str, int], int] = {}
     for msg in messages:
@@ -155,6 +156,7 @@ async def plan_batch(
             # A ticket sent twice in one batch: the later copy is the newer state.
             latest.pop(result.ticket_id, None)
             latest[result.ticket_id] = result
+            sources[result.ticket_id] = msg.partition
     tickets = list(latest.values())
     loop = asyncio.get_running_loop()
     analysed = await loop.run_in_executor(
@@ -162,6 +164,7 @@ async def plan_batch(
     )
     thresholds = analyzer.classifier.thresholds
     records: list[TicketRecord] = []
+    decided: list[Outgoing] = []
     outgoing: list[Outgoing] = [out for out, _ in dead]
     for item in analysed:
         t = item.ticket
@@ -187,31 +190,12 @@ async def plan_batch(
         )
         records.append(record)
         outgoing.append(_routing_message(record, settings))
-    write = None
-    if hotspots is not None:
-        sightings = [
-            _sighting(item.ticket, record) for item, record in zip(analysed, records, strict=True)
-        ]
-        write = await loop.run_in_executor(executor, hotspots.observe, sightings)
-        # the ticket document records its hot spot in the same write that stores it
-        found = dict(write.assignments)
-        records = [replace(r, hotspot_id=found.get(r.ticket_id)) for r in records]
-    return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets, write)
-
-
-def _sighting(ticket: Ticket, record: TicketRecord) -> Sighting:
-    caller = ticket.caller
-    decision = record.decision
-    routed = decision.kind == "routed" and decision.department is not None
-    return Sighting(
-        ticket_id=record.ticket_id,
-        received_at=record.received_at,
-        title=record.title,
-        body=record.body,
-        # counted by a hash only (triage.core.hotspots.spot.caller_key), never stored
-        caller=(caller.phone or caller.name) if caller is not None else None,
-        department=decision.department if routed else "review",
-    )
+        if settings.hotspot_window_days > 0:
+            caller = t.caller
+            who = (caller.phone or caller.name) if caller is not None else None
+            topic = settings.topics.decided
+            decided.append(decided_message(record, who, topic, sources[t.ticket_id]))
+    return Plan(tuple(records), tuple(d for _, d in dead), tuple(outgoing), offsets, tuple(decided))
 
 
 def _shadow_score(shadow: Prediction | None, decision: Decision) -> dict[str, object] | None:
@@ -256,10 +240,12 @@ async def deliver(
     store: TicketStore,
     producer: Producer,
     done: set[str] | None = None,
-    hotspots: HotspotTracker | None = None,
     defer_counts: bool = False,
 ) -> None:
     """Store and publish concurrently; return when both are acknowledged, else raise.
+
+    The hot-spot stage's records go out only once the tickets are stored, so that the stage
+    always finds the ticket document it records a hot spot on.
 
     ``done`` records the halves already acknowledged, so a retry after a store outage does
     not publish the batch a second time (consumers could deduplicate, but need not). With
@@ -272,9 +258,10 @@ async def deliver(
         if "store" not in done:
             await store.upsert_batch(plan.records, defer_counts=defer_counts)
             await store.add_deadletters(plan.deadletters)
-            if hotspots is not None and plan.hotspots is not None:
-                await hotspots.save(plan.hotspots)  # after the tickets it points into
             done.add("store")
+        if plan.decided and "decided" not in done:
+            await producer.send_all(plan.decided)
+            done.add("decided")
 
     async def produce_part() -> None:
         if "produce" not in done:

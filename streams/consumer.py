@@ -30,7 +30,6 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from streams.batch import Analyzer, Message, Plan, Stats, deliver, plan_batch
 from streams.exceptions import StreamsError
 from streams.producer import Producer
-from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.store import TicketStore
 from triage.core.departments import Registry
 from triage.core.errors import StoreError
@@ -44,9 +43,14 @@ log = structlog.get_logger("streams.consumer")
 MAX_UNSETTLED = 32
 
 
-def group_consumer(settings: Settings, group_id: str) -> AIOKafkaConsumer:
-    """A member of `group_id` that commits by hand, after the work is done."""
+def group_consumer(
+    settings: Settings, group_id: str, *, rebalance_timeout_ms: int | None = None
+) -> AIOKafkaConsumer:
+    """A member of `group_id` that commits by hand, after the work is done;
+    ``rebalance_timeout_ms``: how long a rebalance waits for the member to finish its batch
+    and rejoin (default: the session timeout)."""
     return AIOKafkaConsumer(
+        rebalance_timeout_ms=rebalance_timeout_ms,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group_id,
         client_id=f"{group_id}-consumer",
@@ -249,10 +253,8 @@ class TicketConsumer:
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         observer: Observer | None = None,
-        hotspots: HotspotTracker | None = None,
     ) -> None:
         self.settings = settings
-        self.hotspots = hotspots
         self.store, self.producer = store, producer
         self.analyzer, self.registry, self.executor = analyzer, registry, executor
         self.stats = Stats()
@@ -333,7 +335,6 @@ class TicketConsumer:
                 registry=self.registry,
                 settings=self.settings,
                 executor=self.executor,
-                hotspots=self.hotspots,
             )
             caught_up = len(messages) < self.settings.batch_size and not await self._more_to_fetch()
             await self._hand_over(_Delivered(plan, len(messages), consumed, started, caught_up))
@@ -439,7 +440,6 @@ class TicketConsumer:
                     store=self.store,
                     producer=self.producer,
                     done=done,
-                    hotspots=self.hotspots,
                     defer_counts=True,
                 )
             except (StoreError, StreamsError, KafkaError) as exc:

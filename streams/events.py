@@ -5,6 +5,12 @@ cannot be decoded, or that the handler refuses (unknown ticket, wrong state, unk
 department), becomes a dead letter with the reason; a store or broker outage is retried on the
 same event without committing, so nothing is lost and, events being idempotent, nothing doubles.
 Events of one ticket share a key, hence a partition, and are applied in order.
+
+A refused event is remembered by the handler before its dead letter is written, and the
+offset is committed after both: a redelivery (after a crash or a rebalance, or the same event
+sent again) is refused with the same reason, changes nothing, and writes no second dead
+letter. The refusal names the message it is dead-lettered as, and is marked once that is
+written; only a crash between the two writes publishes it again (same source offset).
 """
 
 from __future__ import annotations
@@ -73,6 +79,9 @@ async def apply_message(
                 )
             except OutcomeError as exc:
                 reason = f"refused: {exc.reason}"
+                if exc.refusal is not None:
+                    await _dead_letter_once(msg, exc, reason, settings, store, producer)
+                    return reason
             else:
                 return None
     out, record = dead_letter(
@@ -84,6 +93,10 @@ async def apply_message(
         reason,
         deadletter_topic=settings.topics.deadletter,
     )
+    if await store.deadletter_stored(record.key):
+        # Stored after it was published: a redelivery of a message dead-lettered already.
+        log.info("event dead-lettered before", topic=msg.topic, offset=msg.offset)
+        return reason
     await producer.send_all([out])
     await store.add_deadletters([record])
     log.warning(
@@ -94,6 +107,52 @@ async def apply_message(
         reason=reason[:200],
     )
     return reason
+
+
+async def _dead_letter_once(
+    msg: Message,
+    refused: OutcomeError,
+    reason: str,
+    settings: Settings,
+    store: TicketStore,
+    producer: Producer,
+) -> None:
+    """The dead letter of a remembered refusal, unless it is written already."""
+    refusal = refused.refusal or {}
+    event_id = str(refusal["_id"])
+    here = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+    source = refusal.get("dead_letter")
+    if source is None:
+        claimed = await store.claim_dead_letter(event_id, {**here, "written": False})
+        source = (claimed or {}).get("dead_letter") or {**here, "written": False}
+    if source.get("written"):
+        log.info(
+            "event refused again, dead letter written before",
+            **here,
+            event_id=event_id,
+            first_offset=source.get("offset"),
+            reason=reason[:200],
+        )
+        return
+    out, record = dead_letter(
+        source["topic"],
+        source["partition"],
+        source["offset"],
+        msg.key,
+        msg.value,
+        reason,
+        deadletter_topic=settings.topics.deadletter,
+    )
+    await producer.send_all([out])
+    await store.add_deadletters([record])
+    await store.mark_dead_lettered(event_id)
+    log.warning(
+        "event dead-lettered",
+        **here,
+        event_id=event_id,
+        repeated=refused.repeated,
+        reason=reason[:200],
+    )
 
 
 class EventConsumer:
@@ -140,6 +199,8 @@ class EventConsumer:
         for tp, messages in (fetched or {}).items():
             for msg in messages:
                 await self._apply(msg)
+            if self.settings.test_hold_event_commits:
+                continue
             await self._commit({tp: messages[-1].offset + 1})
 
     async def _apply(self, msg: Message) -> None:

@@ -23,6 +23,10 @@ def topic_names(topics: Topics, registry: Registry) -> dict[str, int]:
         topics.review: 3,
         topics.deadletter: 1,
         topics.events: 3,
+        # One partition each: the hot-spot stage must see every ticket in one place and in
+        # order (README, "Streaming"); a hotline's whole flow is far below one owner's rate.
+        topics.decided: 1,
+        topics.detected: 1,
     }
     for dept in registry.departments:
         names[topics.routed(dept.code)] = 1

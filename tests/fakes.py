@@ -79,3 +79,11 @@ class FakeClassifier:
 def analyzer(version: str = "fake-1") -> Analyzer:
     """The fake pair, as `triage serve --analyzer tests.fakes:analyzer` loads it."""
     return Analyzer(prepare=fake_prepare, classifier=FakeClassifier(version))
+
+
+def cleaning_analyzer() -> Analyzer:
+    """The fake classifier with the real text preparation, so that stored texts are those
+    `triage hotspots` reads from a file (the hot-spot scenarios compare the two)."""
+    from triage.core.text import prepare
+
+    return Analyzer(prepare=prepare, classifier=FakeClassifier("fake-1"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -62,6 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reason", default=None, help="why the audit is overruled (recorded)")
     p.add_argument(
+        "--push",
+        action="store_true",
+        help="also store the model in the service's model store (MONGODB_URI, TRIAGE_DB), "
+        "from which every replica can load it",
+    )
+    p.add_argument(
         "--activate",
         action="store_true",
         help="make the new model the active one (writes ACTIVE in the models folder); over an "
@@ -116,6 +123,24 @@ def _audit(args: argparse.Namespace, cfg: TrainConfig) -> tuple[dict[str, Any] |
     return result, False
 
 
+def _push(folder: Path) -> bool:
+    from triage.adapters.model_cache import push_to_store
+    from triage.core.errors import StoreUnavailableError
+    from triage.core.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        version, _ = asyncio.run(push_to_store(settings.mongodb_uri, settings.db, folder))
+    except StoreUnavailableError:
+        print("triage train: MongoDB (MONGODB_URI) did not answer; not stored", file=sys.stderr)
+        return False
+    except TriageError as exc:
+        print(f"triage train: not stored: {exc}", file=sys.stderr)
+        return False
+    print(f"  stored {version} in the model store of {settings.db}")
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from training.pipeline import train
     from training.report import evaluation_name
@@ -168,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
         (out.parent / "ACTIVE").write_text(out.name + "\n", "utf-8")
     cv = metrics["cv"]
     print(f"model {model.version} written to {out} in {time.perf_counter() - started:.0f} s")
+    if args.push and not _push(out):
+        return 3
     print(
         f"  {evaluation_name(metrics)}: macro-F1 {cv['macro_f1']}  accuracy {cv['accuracy']}  "
         f"ECE {cv['calibration']['ece']}"

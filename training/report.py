@@ -25,7 +25,13 @@ def plot_name(label: str, i: int) -> str:
 
 
 def write_plots(folder: Path, metrics: Mapping[str, Any], labels: Sequence[str]) -> list[str]:
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError as exc:
+        # The service image leaves plotting out (extra `reports`).
+        raise ModuleNotFoundError(
+            "training reports need matplotlib: pip install 'hotline-triage[reports]'"
+        ) from exc
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

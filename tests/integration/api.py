@@ -25,6 +25,7 @@ from training.verdict import write_verdict
 from triage.adapters.activation import FolderCatalog
 from triage.adapters.registry_file import load_registry
 from triage.core.settings import Settings
+from triage.service.api import desk as desk_api
 from triage.service.api import hotspots as hotspots_api
 from triage.service.api import shadow as shadow_api
 from triage.service.api import stats as stats_api
@@ -213,11 +214,17 @@ def spec_checker() -> SpecChecker:
     """The OpenAPI document the app serves, as one checker for the whole session."""
     return SpecChecker(
         document(
-            {**stats_api.OPENAPI_PATHS, **hotspots_api.OPENAPI_PATHS, **shadow_api.OPENAPI_PATHS},
+            {
+                **stats_api.OPENAPI_PATHS,
+                **hotspots_api.OPENAPI_PATHS,
+                **shadow_api.OPENAPI_PATHS,
+                **desk_api.OPENAPI_PATHS,
+            },
             {
                 **stats_api.OPENAPI_SCHEMAS,
                 **hotspots_api.OPENAPI_SCHEMAS,
                 **shadow_api.OPENAPI_SCHEMAS,
+                **desk_api.OPENAPI_SCHEMAS,
             },
         )
     )

@@ -165,15 +165,19 @@ class Loop:
         (new,) = {p.name for p in self.models.iterdir() if p.is_dir()} - before
         return new
 
-    def start_replica(self, *, http: bool = False) -> None:
+    def start_replica(
+        self, *, http: bool = False, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """One more replica (with ``env`` over the loop's environment); ``http_port`` is its
+        port when it serves HTTP."""
         argv = [sys.executable, "-m", "triage", "serve"]
-        env = self.env
+        env = {**self.env, **(env or {})}
         if http:
             self.http_port = stack.free_port()
             env = {**env, "TRIAGE_HTTP_PORT": str(self.http_port)}
         else:
             argv.append("--no-http")
-        self.services.start(argv, env, self.work)
+        return self.services.start(argv, env, self.work)
 
     def close(self) -> None:
         self.services.close()

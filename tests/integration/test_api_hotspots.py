@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streams.batch import Message, plan_batch
+from streams.sightings import decode_decided
 from tests.fakes import analyzer as fake_analyzer
 from tests.integration.api import Api, SpecChecker, api_settings, make_catalog, start_api
 from tests.servers import KafkaServer, MongoServer
@@ -16,6 +17,7 @@ from tests.unit.test_hotspots import BACKGROUND, LIFA
 from triage.adapters.hotspot_tracker import HotspotTracker
 from triage.adapters.registry_file import load_registry
 from triage.adapters.store import MongoHotspotStore, MongoTicketStore
+from triage.service.api.similar import SIMILAR_MIN
 
 pytestmark = pytest.mark.integration
 
@@ -49,11 +51,14 @@ async def hot_api(
             analyzer=fake_analyzer("v1"),
             registry=load_registry(),
             settings=settings,
-            hotspots=tracker,
         )
-        assert plan.hotspots is not None
+        await tickets.ensure_indexes()
+        await hotspots.ensure_indexes()
         await tickets.upsert_batch(plan.records)
-        await tracker.save(plan.hotspots)
+        # what the hot-spot stage does with the routing stage's records
+        decided = [decode_decided(out.value) for out in plan.decided]
+        write = tracker.observe([t.sighting() for t in decided if not isinstance(t, str)])
+        await hotspots.save(write)
     finally:
         await tickets.close()
         await hotspots.close()
@@ -103,6 +108,14 @@ async def test_suggest_names_similar_tickets_and_the_hotspot(hot_api: Api) -> No
     assert similar and all(s["ticket_id"].startswith("lf-") for s in similar[:3])
     assert similar[0]["status"] in ("routed", "review")
     assert reply.body["hotspot"]["hotspot_id"] == hotspot_id
+    labels = {"routed": "已派单", "review": "待审核"}
+    names = {d.code: d.name for d in load_registry().departments}
+    for entry in similar:
+        assert entry["similarity"] >= SIMILAR_MIN and "丽发" in entry["title"]
+        assert entry["status_label"] == labels[entry["status"]]
+        assert entry["department_name"] == names.get(entry["department"])
+        path = f"/v1/hotspots/{entry['hotspot_id']}"
+        assert (await hot_api.client.call("GET", path, "agent")).status == 200
     unrelated = await hot_api.client.call(
         "POST", "/v1/suggest", "agent", json_body={"body": "社保卡补办需要多久"}
     )

@@ -26,7 +26,7 @@ async def test_indexes_exist_before_the_service_serves(
     try:
         db = client[settings.db]
         names = set(await db.list_collection_names())
-        assert {"tickets", "events", "daily_counters", "hotspots"} <= names
+        assert {"tickets", "events", "refused_events", "daily_counters", "hotspots"} <= names
         keys = [ix["key"] async for ix in await db["tickets"].list_indexes()]
         assert {"department": 1, "status": 1, "_id": 1} in keys
     finally:

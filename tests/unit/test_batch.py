@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from streams.batch import Message, deliver, plan_batch
 from streams.consumer import Backoff
-from streams.producer import MemoryProducer
+from streams.producer import MemoryProducer, Outgoing
 from tests.fakes import analyzer
 from triage.adapters.registry_file import load_registry
 from triage.adapters.store import MemoryTicketStore
@@ -38,6 +38,11 @@ async def _run(messages: list[Message], store: MemoryTicketStore, producer: Memo
     await deliver(plan, store=store, producer=producer)
 
 
+def _routing(producer: MemoryProducer) -> list[Outgoing]:
+    """What reached the departments and the review queue (not the hot-spot stage's copy)."""
+    return [r for r in producer.sent if r.topic != SETTINGS.topics.decided]
+
+
 async def test_every_message_is_accounted_for() -> None:
     """Good tickets are stored and published once; each malformed line is a dead letter."""
     good, bad = _lines()
@@ -47,8 +52,9 @@ async def test_every_message_is_accounted_for() -> None:
     assert len(store.docs) == len(good)
     assert len(store.deadletters) == len(bad)
     assert len(topics["t.deadletter"]) == len(bad)
-    published = sum(len(v) for k, v in topics.items() if k != "t.deadletter")
+    published = sum(len(v) for k, v in topics.items() if k not in ("t.deadletter", "t.decided"))
     assert published == len(good)
+    assert len(topics["t.decided"]) == len(good)  # each once more, for the hot-spot stage
 
 
 async def test_dead_letter_keeps_bytes_and_source() -> None:
@@ -86,7 +92,7 @@ async def test_routed_message_carries_ids_and_masked_text() -> None:
     )
     producer, store = MemoryProducer(), MemoryTicketStore()
     await _run(_messages([with_phone]), store, producer)
-    (record,) = producer.sent
+    (record,) = _routing(producer)
     value = json.loads(record.value)
     assert dict(record.headers)["decision_id"].decode() == value["decision_id"]
     assert record.key == value["ticket_id"].encode()
@@ -102,7 +108,7 @@ async def test_duplicates_within_a_batch_keep_the_last() -> None:
     lines = [json.dumps(first).encode(), json.dumps(second).encode()]
     store, producer = MemoryTicketStore(), MemoryProducer()
     await _run(_messages(lines), store, producer)
-    assert len(producer.sent) == 1
+    assert len(_routing(producer)) == 1
     assert store.docs[first["ticket_id"]]["body"].endswith("噪音很大。")
 
 
@@ -117,9 +123,12 @@ async def test_failed_store_is_retried_without_republishing() -> None:
     with pytest.raises(StoreUnavailableError):
         await deliver(plan, store=store, producer=producer, done=done)
     assert done == {"produce"}
+    # the hot-spot stage hears of a ticket only once it is stored
+    assert [r for r in producer.sent if r.topic == "t.decided"] == []
     store.down = False
     await deliver(plan, store=store, producer=producer, done=done)
-    assert len(producer.sent) == 10
+    assert len(_routing(producer)) == 10
+    assert len(producer.sent) == 20
     assert len(store.docs) == 10
 
 

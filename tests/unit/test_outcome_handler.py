@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
 
 from streams.producer import MemoryProducer
-from triage.adapters.outcome_handler import EventIn, EventResult, TicketNotFound, handle_event
+from triage.adapters.outcome_handler import (
+    EventIdReused,
+    EventIn,
+    EventResult,
+    TicketNotFound,
+    handle_event,
+)
 from triage.adapters.registry_file import load_registry
 from triage.adapters.store import MemoryTicketStore
-from triage.core.outcomes import Actor, OutcomeConflict
+from triage.core.outcomes import Actor, OutcomeConflict, OutcomeForbidden
 from triage.core.settings import Topics
 
 TOPICS = Topics("t")
@@ -88,7 +95,7 @@ async def test_unknown_ticket_and_reused_event_id() -> None:
     with pytest.raises(TicketNotFound):
         await handle_event(
             "nope",
-            EventIn("e1", "accept"),
+            EventIn("e0", "accept"),
             dept,
             store=store,
             producer=producer,
@@ -98,3 +105,68 @@ async def test_unknown_ticket_and_reused_event_id() -> None:
     await _send(store, producer, EventIn("e1", "accept"), dept)
     with pytest.raises(OutcomeConflict, match="already used"):
         await _send(store, producer, EventIn("e1", "resolve"), dept)
+
+
+async def test_refused_event_is_refused_again_after_the_ticket_moved_on() -> None:
+    """A refused resolve, then a legal accept: the resolve sent again is refused with the
+    first reason and status class, remembered, and leaves the ticket accepted."""
+    store, producer = _store(), MemoryProducer()
+    dept = Actor("department", "city-housing")
+    with pytest.raises(OutcomeConflict) as first:
+        await _send(store, producer, EventIn("e1", "resolve"), dept)
+    assert not first.value.repeated and first.value.refusal is not None
+    await _send(store, producer, EventIn("e2", "accept"), dept)
+    with pytest.raises(OutcomeConflict) as again:
+        await _send(store, producer, EventIn("e1", "resolve"), dept)
+    assert again.value.repeated and again.value.reason == first.value.reason
+    assert type(again.value) is type(first.value)
+    assert store.docs["T1"]["status"] == "accepted"
+    assert list(store.events) == ["e2"] and list(store.refusals) == ["e1"]
+
+
+async def test_forbidden_refusal_keeps_its_class() -> None:
+    """A department acting on a ticket not its own is refused as forbidden, and again so."""
+    store, producer = _store(), MemoryProducer()
+    other = Actor("department", "city-transport")
+    for repeated in (False, True):
+        with pytest.raises(OutcomeForbidden) as refused:
+            await _send(store, producer, EventIn("e1", "accept"), other)
+        assert refused.value.repeated is repeated
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (EventIn("e1", "accept"), EventIn("e1", "accept", reason="note")),
+        (EventIn("e1", "resolve", reason="a"), EventIn("e1", "resolve", reason="b")),
+        (EventIn("e1", "return", reason="x"), EventIn("e1", "return", reason="y")),
+        (
+            EventIn("e1", "return", reason="x", suggested_department="city-water"),
+            EventIn("e1", "return", reason="x", suggested_department="city-transport"),
+        ),
+    ],
+)
+async def test_event_id_reused_with_other_content_conflicts(
+    first: EventIn, second: EventIn
+) -> None:
+    """The same event id with other canonical fields is 409 (never remembered), whether the
+    first was applied or refused; the first stays as it was."""
+    store, producer = _store(), MemoryProducer()
+    dept = Actor("department", "city-housing")
+    with contextlib.suppress(OutcomeConflict):
+        await _send(store, producer, first, dept)
+    before = (dict(store.events), dict(store.refusals), store.docs["T1"]["status"])
+    with pytest.raises(EventIdReused):
+        await _send(store, producer, second, dept)
+    assert (dict(store.events), dict(store.refusals), store.docs["T1"]["status"]) == before
+
+
+async def test_reassignment_to_another_department_under_a_used_id_conflicts() -> None:
+    """A reassignment sent again to a different department is 409, not a duplicate."""
+    store, producer = _store("review", None), MemoryProducer()
+    agent = Actor("agent")
+    await _send(store, producer, EventIn("e1", "reassign", department="city-water"), agent)
+    with pytest.raises(EventIdReused):
+        await _send(store, producer, EventIn("e1", "reassign", department="city-transport"), agent)
+    again = await _send(store, producer, EventIn("e1", "reassign", department="city-water"), agent)
+    assert again.duplicate and store.docs["T1"]["department"] == "city-water"

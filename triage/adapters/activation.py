@@ -7,6 +7,9 @@ it off the event loop and swaps it into its ``ModelSlot``; the ticket consumer r
 once per batch, so a batch is classified entirely by one model and none is dropped or redone.
 Each record keeps ``rollback_to``, the record it replaced, so repeated rollbacks walk back
 through the history instead of toggling between two versions.
+
+A version is put into the model store (MongoDB GridFS) before it is recorded, and a replica
+that lacks its folder copies it from there (``triage.adapters.model_cache``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from typing import Any
 import structlog
 
 from streams.batch import Analyzer
-from triage.adapters.store import TicketStore
+from triage.adapters.model_cache import (
+    ModelStoreError,
+    fetch_version,
+    push_folder,
+    stored_manifests,
+)
+from triage.adapters.store import ModelFiles, TicketStore
 from triage.core.domain import Classifier
 from triage.core.errors import TriageError
 from triage.core.promotion import judge
@@ -62,10 +71,12 @@ def load_folder(path: Path) -> Analyzer:
 
 @dataclass
 class FolderCatalog:
-    """Model versions as folders holding ``manifest.json`` under one directory."""
+    """Model versions as folders holding ``manifest.json`` under one directory; with ``files``
+    (the model store) the folders are a cache of the versions stored in MongoDB."""
 
     root: Path
     load: Loader = load_folder
+    files: ModelFiles | None = None
 
     def manifests(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -86,6 +97,24 @@ class FolderCatalog:
         if folder.parent != self.root or not (folder / "manifest.json").is_file():
             return None
         return folder
+
+    async def fetch(self, version: str) -> Path | None:
+        """The folder of ``version``, copied from the model store first if it is not here."""
+        local = self.path(version)
+        if local is not None or self.files is None:
+            return local
+        return await fetch_version(self.files, self.root, version)
+
+    async def publish(self, version: str) -> None:
+        """Put the folder of ``version`` into the model store, so every replica can load it."""
+        folder = self.path(version)
+        if self.files is not None and folder is not None:
+            await push_folder(self.files, folder)
+
+    async def listing(self) -> dict[str, dict[str, Any]]:
+        """The manifests of the versions here and in the model store."""
+        stored = {} if self.files is None else await stored_manifests(self.files)
+        return dict(sorted({**stored, **self.manifests()}.items()))
 
     def write_active(self, version: str) -> None:
         """Replace ``ACTIVE`` atomically, so a reader never sees a half-written name."""
@@ -134,13 +163,27 @@ class ModelSlot:
 
 
 async def _load(catalog: FolderCatalog, version: str) -> Analyzer:
-    path = catalog.path(version)
+    try:
+        path = await catalog.fetch(version)
+    except ModelStoreError as exc:
+        raise ActivationError(str(exc), status=422) from exc
     if path is None:
-        raise ActivationError(f"no model version {version!r}", status=404)
+        raise ActivationError(
+            f"no model version {version!r}, neither in {catalog.root} nor in the model store "
+            "(store a model folder with `triage models push DIR`)",
+            status=404,
+        )
     try:
         return await asyncio.to_thread(catalog.load, path)
     except TriageError as exc:
         raise ActivationError(f"model {version!r} cannot be loaded: {exc}", status=422) from exc
+
+
+async def _publish(catalog: FolderCatalog, version: str) -> None:
+    try:
+        await catalog.publish(version)
+    except ModelStoreError as exc:
+        raise ActivationError(str(exc), status=409) from exc
 
 
 async def _append(store: TicketStore, latest: dict[str, Any] | None, doc: dict[str, Any]) -> int:
@@ -229,7 +272,10 @@ async def activate(
         _check_labels(version, analyzer, registry_labels)
         if latest is None and catalog.path(slot.version) is not None:
             # The version running since start-up becomes the first record: rollback target.
+            await _publish(catalog, slot.version)
             latest = {"_id": await _append(store, None, _record(slot.version, "initial", None))}
+        # Stored before it is recorded: a replica that follows the record can always fetch it.
+        await _publish(catalog, version)
         record = _record(version, "activate", latest)
         record["gate"] = gate_record(judgement.verdict)
         record["gate_refusal"] = judgement.reason

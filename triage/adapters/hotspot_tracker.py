@@ -1,72 +1,141 @@
-"""The service's hot-spot detector: rebuilt from MongoDB at start, fed by the consumer per
-batch, asked by `POST /v1/suggest` for similar recent tickets.
+"""The hot-spot detector of the hot-spot stage, and the read-only window that answers `similar`.
 
-The consumer observes a batch in its classification thread while the event loop may answer
-`similar` for the API, so every use of the detector takes one lock, per ticket: a request
-waits for at most one ticket's detection (well under a millisecond), never a whole batch.
+``HotspotTracker`` is the stage owner's state: rebuilt from MongoDB on every assignment, fed
+the decided tickets in order, and turning each batch into per-ticket writes
+(``HotspotWrite``). ``SimilarIndex`` is what every replica serving `POST /v1/suggest` keeps: the
+same window, rebuilt from MongoDB and then fed the stage's output, so that any replica gives
+the same answer; it keeps no hot-spot counters (the stored documents hold them).
+
+The detector is used from a worker thread (a batch) and from the event loop (`similar`), so
+every use takes one lock, per ticket: a request waits for at most one ticket, never a batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
-from triage.adapters.store.hotspots import HotspotStore, HotspotWrite
-from triage.core.hotspots import Detector, DetectorConfig, Match, Sighting
-from triage.core.hotspots.ranking import MIN_TICKETS
+from triage.adapters.store.hotspots import HotspotStore, HotspotWrite, Joined
+from triage.core.hotspots import Detector, DetectorConfig, Match, Sighting, Spot
+
+__all__ = ["HotspotTracker", "SimilarIndex"]
 
 log = structlog.get_logger("triage.adapters.hotspot_tracker")
 
 
+async def _since(store: HotspotStore, window_days: float) -> datetime | None:
+    latest = await store.latest()
+    return None if latest is None else latest - timedelta(days=window_days)
+
+
 class HotspotTracker:
+    """The owner's detector: one per assignment of the decided-tickets partition."""
+
     def __init__(self, store: HotspotStore, config: DetectorConfig | None = None) -> None:
         self.store = store
-        self.detector = Detector(config)
+        self.config = config or DetectorConfig()
+        self.detector = Detector(self.config)
         self._lock = threading.Lock()
 
     async def rebuild(self) -> int:
-        """Load the window back from the store: live hot spots first, then their tickets."""
-        latest = await self.store.latest()
-        if latest is None:
-            return 0
-        since = latest - timedelta(days=self.detector.config.window_days)
-        spots = await self.store.live(since)
-        rows = await self.store.window(since)
-        with self._lock:
+        """Start again from what MongoDB holds: live hot spots first, then their tickets.
+
+        A fresh detector each time: the state of an earlier ownership may miss what another
+        owner wrote since.
+        """
+        since = await _since(self.store, self.config.window_days)
+        spots: list[Spot] = []
+        rows: list[tuple[Sighting, str]] = []
+        if since is not None:
+            spots = await self.store.live(since)
+            rows = await self.store.window(since)
+
+        def build() -> Detector:
+            detector = Detector(self.config)
             for spot in spots:
-                self.detector.restore_spot(spot)
+                detector.restore_spot(spot)
             for sighting, hotspot_id in rows:
-                self.detector.restore(sighting, hotspot_id)
-            self.detector.restored()
+                detector.restore(sighting, hotspot_id)
+            detector.restored()
+            return detector
+
+        # CPU work for a large window: off the event loop, which may be serving the API
+        detector = await asyncio.to_thread(build)
+        with self._lock:
+            self.detector = detector
         log.info("hot spots rebuilt", hotspots=len(spots), tickets=len(rows))
         return len(rows)
 
     def observe(self, sightings: Sequence[Sighting]) -> HotspotWrite:
-        """Detect a batch (CPU work: the consumer runs it in its executor)."""
+        """Detect a batch in ``received_at`` order (CPU work: run it in an executor).
+
+        Every ticket gives its own idempotent write, a replayed one too: if a crash came
+        between its ticket's `hotspot_id` and its hot spot's document, this completes it.
+        """
         assignments: list[tuple[str, str]] = []
-        touched: dict[str, None] = {}
-        for sighting in sightings:
+        joins: list[Joined] = []
+        touched: dict[str, Spot] = {}
+        for sighting in sorted(sightings, key=lambda s: s.received_at):
             with self._lock:
                 assignment = self.detector.observe(sighting)
-            assignments.append((sighting.ticket_id, assignment.hotspot_id))
-            if not assignment.replayed:
-                touched[assignment.hotspot_id] = None
-        spots = []
+                spot = self.detector.spot(assignment.hotspot_id)
+            hotspot_id = assignment.hotspot_id
+            assignments.append((sighting.ticket_id, hotspot_id))
+            joins.append(
+                Joined(
+                    hotspot_id=hotspot_id,
+                    ticket_id=sighting.ticket_id,
+                    at=sighting.received_at,
+                    department=sighting.department or "review",
+                    # a replayed ticket is listed already, unless a crash came in between;
+                    # then the rebuild counted it as a caller of its own
+                    new_caller=assignment.new_caller or assignment.replayed,
+                    likes=max(0, sighting.likes),
+                )
+            )
+            if spot is not None:
+                touched[hotspot_id] = spot
         with self._lock:
-            self.detector.drain_retired()  # already stored when last touched
-            for hotspot_id in touched:
-                spot = self.detector.spot(hotspot_id)
-                # A single ticket is rebuilt from the ticket itself: no document until a
-                # second one joins it.
-                if spot is not None and spot.tickets >= MIN_TICKETS:
-                    spots.append((spot.summary(), tuple(spot.titles())))
-        return HotspotWrite(tuple(assignments), tuple(spots))
+            self.detector.drain_retired()  # kept by reference in `touched` where needed
+            spots = tuple((spot.summary(), tuple(spot.titles())) for spot in touched.values())
+        return HotspotWrite(tuple(assignments), tuple(joins), spots)
 
-    async def save(self, write: HotspotWrite) -> None:
-        await self.store.save(write)
+
+class SimilarIndex:
+    """The window of detected tickets, for `similar` on any replica (no counters)."""
+
+    def __init__(self, store: HotspotStore, config: DetectorConfig | None = None) -> None:
+        self.store = store
+        self.config = config or DetectorConfig()
+        self.detector = Detector(self.config)
+        self._lock = threading.Lock()
+
+    async def rebuild(self) -> int:
+        """The window as MongoDB holds it now; call before following the stage's output."""
+        since = await _since(self.store, self.config.window_days)
+        rows = [] if since is None else await self.store.window(since)
+
+        def build() -> Detector:
+            detector = Detector(self.config)
+            for sighting, hotspot_id in rows:
+                detector.follow(sighting, hotspot_id)
+            return detector
+
+        detector = await asyncio.to_thread(build)
+        with self._lock:
+            self.detector = detector
+        log.info("similar-ticket window rebuilt", tickets=len(rows))
+        return len(rows)
+
+    def follow(self, rows: Sequence[tuple[Sighting, str]]) -> None:
+        """Tickets the stage stored with their hot spots (CPU work: run it in an executor)."""
+        for sighting, hotspot_id in rows:
+            with self._lock:
+                self.detector.follow(sighting, hotspot_id)
 
     def similar(self, title: str, body: str, limit: int = 5) -> tuple[list[Match], str | None]:
         with self._lock:

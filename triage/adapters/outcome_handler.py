@@ -2,12 +2,18 @@
 
 Idempotent by ``event_id``: the ticket is updated first (guarded by its revision), then the
 event record is written; a redelivery finds the event in either place and changes nothing.
+A refused event is remembered too (``refused_events``, apart from the applied ones that
+statistics, timelines and exports read), before the refusal is answered or dead-lettered: a
+redelivery after a crash or a rebalance, or a client's retry, gets the same refusal and is
+never evaluated again against a ticket that has moved on meanwhile. An ``event_id`` names one
+event (triage.core.event_identity): sent again with other content, it is refused with 409.
 A reassignment publishes the ticket on the new department's routed topic with a new
 assignment id, derived from the event id so a redelivery republishes the same id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,17 +25,28 @@ from streams.codec import encode
 from streams.producer import Outgoing, Producer
 from triage.adapters.store import EventWrite, TicketStore
 from triage.core.departments import Registry
+from triage.core.event_identity import Canonical, canonical, canonical_of_record
 from triage.core.outcomes import (
     Actor,
     OutcomeConflict,
     OutcomeError,
+    OutcomeForbidden,
     OutcomeInvalid,
     transition,
 )
 from triage.core.settings import Topics
 from triage.core.settlement import department_labels
 
-__all__ = ["EventIn", "EventResult", "TicketNotFound", "assignment_id", "handle_event"]
+__all__ = [
+    "REFUSAL_KINDS",
+    "EventIdReused",
+    "EventIn",
+    "EventRaced",
+    "EventResult",
+    "TicketNotFound",
+    "assignment_id",
+    "handle_event",
+]
 
 # Transient conflicts (two events racing on one ticket) are retried this many times.
 _ATTEMPTS = 3
@@ -52,6 +69,24 @@ class EventIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class TicketNotFound(OutcomeError):
     """No ticket with this id."""
+
+
+class EventIdReused(OutcomeConflict):
+    """The ``event_id`` names another event already; not remembered, being about the id."""
+
+
+class EventRaced(OutcomeConflict):
+    """Other events kept changing the ticket; not remembered, so sending it again may pass."""
+
+
+# A remembered refusal is answered again as the same exception, hence the same HTTP status.
+REFUSAL_KINDS: dict[str, type[OutcomeError]] = {
+    "not_found": TicketNotFound,
+    "forbidden": OutcomeForbidden,
+    "invalid": OutcomeInvalid,
+    "conflict": OutcomeConflict,
+    "refused": OutcomeError,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +124,83 @@ async def handle_event(
     producer: Producer,
     registry: Registry,
     topics: Topics,
+    at: datetime | None = None,
 ) -> EventResult:
-    """Apply ``event`` to the ticket, or raise an OutcomeError saying why it is refused."""
-    known = frozenset(d.code for d in registry.departments)
-    _check_label(event, registry)
-    stored = await store.find_event(event.event_id)
+    """Apply ``event`` to the ticket, or raise an OutcomeError saying why it is refused.
+
+    ``at`` is when it happened, for a simulation replaying a day (scripts/working_centre.py);
+    the service always takes the time of arrival. A refusal is remembered under the event id
+    before it is raised (its ``refusal`` then holds the record, ``repeated`` whether it was
+    remembered before), except EventIdReused and EventRaced.
+    """
+    body = canonical(
+        ticket_id=ticket_id,
+        event_type=event.type,
+        actor=actor,
+        target=event.department,
+        reason=event.reason,
+        suggested=event.suggested_department,
+        label=event.label,
+    )
+    # Both looked up at once: a new event pays one round trip for them, not two.
+    stored, refused = await asyncio.gather(
+        store.find_event(event.event_id), store.find_refusal(event.event_id)
+    )
     if stored is not None:
-        return await _replayed(stored, ticket_id, event, store, producer, topics)
+        return await _replayed(stored, body, event, store, producer, topics)
+    if refused is not None:
+        raise _refusal(refused, body, event.event_id, repeated=True)
+    try:
+        _check_label(event, registry)
+        return await _apply(ticket_id, event, actor, body, store, producer, registry, topics, at)
+    except (EventIdReused, EventRaced):
+        raise
+    except OutcomeError as exc:
+        kind = next(k for k, cls in REFUSAL_KINDS.items() if isinstance(exc, cls))
+        record = {
+            "_id": event.event_id,
+            "ticket_id": ticket_id,
+            "body": body,
+            "kind": kind,
+            "reason": exc.reason,
+            "field": exc.field,
+            "at": datetime.now(UTC),
+            # Set by the events consumer to the message it dead-letters (see streams.events).
+            "dead_letter": None,
+        }
+        earlier = await store.record_refusal(record)
+        # Another delivery of this id may have been refused first: its refusal stands.
+        raise _refusal(
+            earlier or record, body, event.event_id, repeated=earlier is not None
+        ) from None
+
+
+def _refusal(
+    refused: dict[str, Any], body: Canonical, event_id: str, *, repeated: bool
+) -> OutcomeError:
+    """The remembered refusal as the exception to raise (EventIdReused for another body)."""
+    if refused.get("body") != body:
+        return EventIdReused(f"event_id {event_id!r} was already used for another event")
+    error = REFUSAL_KINDS.get(str(refused.get("kind")), OutcomeError)(
+        str(refused["reason"]), field=refused.get("field")
+    )
+    error.refusal = refused
+    error.repeated = repeated
+    return error
+
+
+async def _apply(
+    ticket_id: str,
+    event: EventIn,
+    actor: Actor,
+    body: Canonical,
+    store: TicketStore,
+    producer: Producer,
+    registry: Registry,
+    topics: Topics,
+    at: datetime | None,
+) -> EventResult:
+    known = frozenset(d.code for d in registry.departments)
     for _ in range(_ATTEMPTS):
         doc = await store.get(ticket_id)
         if doc is None:
@@ -104,7 +209,7 @@ async def handle_event(
             if entry.get("event_id") == event.event_id:
                 # Applied before a crash kept its record from being written: write it now.
                 await store.record_event(entry["record"])
-                return await _replayed(entry["record"], ticket_id, event, store, producer, topics)
+                return await _replayed(entry["record"], body, event, store, producer, topics)
         step = transition(
             status=doc["status"],
             department=doc.get("department"),
@@ -115,7 +220,7 @@ async def handle_event(
             reason=event.reason,
             suggested=event.suggested_department,
         )
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         assigned = assignment_id(ticket_id, event.event_id) if event.type == "reassign" else None
         record: dict[str, Any] = {
             "event_id": event.event_id,
@@ -167,7 +272,7 @@ async def handle_event(
                 await _publish(doc, record, producer, topics)
                 await store.mark_published(event.event_id)
             return _result(record, duplicate=False)
-    raise OutcomeConflict("the ticket changed while the event was applied; send it again")
+    raise EventRaced("the ticket changed while the event was applied; send it again")
 
 
 def _check_label(event: EventIn, registry: Registry) -> None:
@@ -187,16 +292,16 @@ def _check_label(event: EventIn, registry: Registry) -> None:
 
 async def _replayed(
     stored: dict[str, Any],
-    ticket_id: str,
+    body: Canonical,
     event: EventIn,
     store: TicketStore,
     producer: Producer,
     topics: Topics,
 ) -> EventResult:
-    if stored["ticket_id"] != ticket_id or stored["type"] != event.type:
-        raise OutcomeConflict(f"event_id {event.event_id!r} was already used for another event")
+    if canonical_of_record(stored) != body:
+        raise EventIdReused(f"event_id {event.event_id!r} was already used for another event")
     if not stored.get("published", True):
-        doc = await store.get(ticket_id)
+        doc = await store.get(stored["ticket_id"])
         if doc is not None:
             await _publish(doc, stored, producer, topics)
             await store.mark_published(event.event_id)

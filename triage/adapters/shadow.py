@@ -15,7 +15,13 @@ from typing import Any
 
 import structlog
 
-from triage.adapters.activation import ActivationError, FolderCatalog, ModelSlot, _load
+from triage.adapters.activation import (
+    ActivationError,
+    FolderCatalog,
+    ModelSlot,
+    _load,
+    _publish,
+)
 from triage.adapters.store import ShadowState
 from triage.core.errors import TriageError
 
@@ -49,6 +55,7 @@ async def start_shadow(
                 status=422,
             )
         previous = slot.shadow_version
+        await _publish(catalog, version)  # every replica must be able to load it
         await state.set(version, _by())
         slot.set_shadow(analyzer.classifier)
         return {"shadow": version, "previous": previous, "active": slot.version}

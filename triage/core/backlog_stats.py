@@ -22,6 +22,7 @@ from triage.core.deadlines import (
     calendar_version,
     overdue_before,
 )
+from triage.core.hotspots.titles import ticket_title
 from triage.core.stats import StatsQuery
 
 __all__ = ["AGE_BUCKETS", "age_bucket", "backlog", "queue", "routings"]
@@ -175,7 +176,7 @@ def queue(
             {
                 "ticket_id": doc["_id"],
                 "status": doc.get("status"),
-                "title": doc.get("title") or "",
+                "title": ticket_title(doc.get("title"), doc.get("body")),
                 "channel": doc.get("channel"),
                 "received_at": received.astimezone(LOCAL_TZ).isoformat(),
                 "age_hours": round((now - received).total_seconds() / 3600, 1),

@@ -353,16 +353,28 @@ class Pending:
         self.ops: list[str] = []
         self.counts: Increments = {}
         self.lasts: Lasts = {}
+        # Each operation's own counts, so that one handed over to another writer can be left out.
+        self._parts: dict[str, tuple[Increments, Mapping[str, Mapping[str, datetime]]]] = {}
 
     def __len__(self) -> int:
         return len(self.ops)
 
     def add(self, op: str, counts: Increments, lasts: Mapping[str, Mapping[str, datetime]]) -> None:
         self.ops.append(op)
+        self._parts[op] = (counts, lasts)
         for doc_id, fields in counts.items():
             for field, n in fields.items():
                 add(self.counts, doc_id, field, n)
         latest(self.lasts, lasts)
+
+    def only(self, ops: Iterable[str]) -> Pending:
+        """The same without the operations not in ``ops``."""
+        keep = set(ops)
+        out = Pending()
+        for op in self.ops:
+            if op in keep:
+                out.add(op, *self._parts[op])
+        return out
 
     def increments(self) -> Increments:
         """The summed counts, without the amounts that cancelled out."""

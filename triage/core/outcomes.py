@@ -15,6 +15,7 @@ tickets in review, returned ones, and routed ones not yet accepted. ``transition
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from triage.core.errors import TriageError
 
@@ -22,6 +23,7 @@ __all__ = [
     "ACTIONS",
     "EVENT_TYPES",
     "STATUSES",
+    "STATUS_LABELS",
     "Actor",
     "OutcomeConflict",
     "OutcomeError",
@@ -32,6 +34,15 @@ __all__ = [
 ]
 
 STATUSES: tuple[str, ...] = ("review", "routed", "accepted", "returned", "resolved", "reassigned")
+# As the hotline's staff say them, for tables and screens.
+STATUS_LABELS: dict[str, str] = {
+    "review": "待审核",
+    "routed": "已派单",
+    "accepted": "已受理",
+    "returned": "已退单",
+    "resolved": "已办结",
+    "reassigned": "已改派",
+}
 EVENT_TYPES: tuple[str, ...] = ("accept", "return", "resolve", "reassign")
 
 # event type -> (statuses it applies to, status it leads to, role allowed to send it)
@@ -49,6 +60,10 @@ class OutcomeError(TriageError):
     def __init__(self, reason: str, *, field: str | None = None) -> None:
         self.reason = reason
         self.field = field
+        # The refusal as remembered under the event's id, once it is (see outcome_handler),
+        # and whether it was remembered before this delivery: a repeat answered from memory.
+        self.refusal: dict[str, Any] | None = None
+        self.repeated = False
         super().__init__(reason)
 
 

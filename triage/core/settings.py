@@ -15,10 +15,13 @@ from pathlib import Path
 from triage.core.departments import routed_topic
 from triage.core.errors import SettingsError
 
-__all__ = ["Settings", "Topics"]
+__all__ = ["STAGES", "Settings", "Topics"]
 
 # The repository's models/ folder; triage.adapters.artifact reads its default from here.
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+# What `triage serve` can run: each stage is a consumer group of its own (README, "Streaming").
+STAGES = ("routing", "hotspots", "events")
 
 _PREFIX_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _DB_RE = re.compile(r"[A-Za-z0-9_-]{1,63}")
@@ -45,6 +48,16 @@ class Topics:
     @property
     def deadletter(self) -> str:
         return f"{self.prefix}.deadletter"
+
+    @property
+    def decided(self) -> str:
+        """Every decided ticket, for the hot-spot stage (one partition: one owner sees all)."""
+        return f"{self.prefix}.decided"
+
+    @property
+    def detected(self) -> str:
+        """Each ticket with its hot spot once stored, for the replicas answering `similar`."""
+        return f"{self.prefix}.detected"
 
     def routed(self, code: str) -> str:
         return routed_topic(self.prefix, code)
@@ -89,10 +102,19 @@ class Settings:
     # a department's registry entry may set its own (triage.core.deadlines).
     accept_hours: int = 7
     resolve_hours: int = 35
+    # Tests only: the events consumer applies events but never commits their offsets, so a
+    # test can kill it with every event handled and none committed (a crash before the commit).
+    test_hold_event_commits: bool = False
+    # The stages this process runs (TRIAGE_STAGES, or `triage serve --stages`); all by default.
+    stages: frozenset[str] = frozenset(STAGES)
 
     @property
     def events_group_id(self) -> str:
         return f"{self.group_id}-events"
+
+    @property
+    def hotspots_group_id(self) -> str:
+        return f"{self.group_id}-hotspots"
 
     @property
     def topics(self) -> Topics:
@@ -162,6 +184,12 @@ class Settings:
             stats_flush_ms=integer("TRIAGE_STATS_FLUSH_MS", d.stats_flush_ms, 0, 60_000),
             accept_hours=integer("TRIAGE_ACCEPT_HOURS", d.accept_hours, 1, 10_000),
             resolve_hours=integer("TRIAGE_RESOLVE_HOURS", d.resolve_hours, 1, 10_000),
+            test_hold_event_commits=switch(
+                "TRIAGE_TEST_HOLD_EVENT_COMMITS", d.test_hold_event_commits
+            ),
+            stages=parse_stages(env.get("TRIAGE_STAGES", ""), "TRIAGE_STAGES")
+            if env.get("TRIAGE_STAGES", "").strip()
+            else d.stages,
         )
         settings.validate()
         return settings
@@ -202,3 +230,12 @@ class Settings:
         ):
             if value is not None and not value.exists():
                 raise SettingsError(name, str(value), "does not exist")
+
+
+def parse_stages(raw: str, name: str) -> frozenset[str]:
+    """A comma-separated list of stages (``STAGES``); `none` (or nothing) for none."""
+    wanted = {part.strip() for part in raw.split(",") if part.strip()} - {"none"}
+    unknown = sorted(wanted - set(STAGES))
+    if unknown:
+        raise SettingsError(name, raw, f"unknown stage {unknown[0]!r}: expected some of {STAGES}")
+    return frozenset(wanted)

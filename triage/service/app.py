@@ -11,6 +11,7 @@ import asyncio
 import importlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -18,16 +19,24 @@ from aiohttp import web
 from streams.batch import Analyzer
 from streams.consumer import Backoff, TicketConsumer
 from streams.events import EventConsumer
+from streams.hotspots import HotspotConsumer
 from streams.producer import KafkaProducer
+from streams.similar_feed import SimilarFeed
 from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
-from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.hotspot_tracker import HotspotTracker, SimilarIndex
+from triage.adapters.model_cache import default_folder, startup_folder
 from triage.adapters.registry_file import load_registry
 from triage.adapters.shadow import poll_shadow
-from triage.adapters.store import MongoHotspotStore, MongoShadowState, MongoTicketStore
+from triage.adapters.store import (
+    MongoHotspotStore,
+    MongoModelFiles,
+    MongoShadowState,
+    MongoTicketStore,
+)
 from triage.core.deadlines import Deadlines, department_deadlines
 from triage.core.hotspots import DetectorConfig
-from triage.core.settings import Settings
+from triage.core.settings import MODELS_DIR, Settings
 from triage.service import dashboard
 from triage.service.api import add_api_routes
 from triage.service.api.auth import TokenSet, load_tokens
@@ -40,6 +49,8 @@ from triage.service.keys import (
     EVENTS_TASK,
     HOTSPOT_STORE,
     HOTSPOTS,
+    HOTSPOTS_CONSUMER,
+    HOTSPOTS_TASK,
     MODEL,
     PRODUCER,
     REGISTRY,
@@ -78,12 +89,21 @@ def create_app(
     catalog: FolderCatalog | None = None,
     tokens: TokenSet | None = None,
     events: bool | None = None,
+    similar: bool = True,
 ) -> web.Application:
-    """The service: Kafka consumers (unless ``consumer=False``), the HTTP API, model polling.
+    """The service: the stages of ``settings.stages`` (none with ``consumer=False``), the HTTP
+    API, model polling.
 
-    ``events`` runs the ``hotline.events`` consumer (default: as ``consumer``); ``tokens``
-    replaces the ``TRIAGE_TOKENS_FILE`` tokens and ``catalog`` the ``models/`` folder.
+    ``events`` runs the ``hotline.events`` consumer or not, whatever the stages say;
+    ``similar`` keeps the window that answers `similar` (only a process serving the API needs
+    it); ``tokens`` replaces the ``TRIAGE_TOKENS_FILE`` tokens and ``catalog`` the ``models/``
+    folder.
     """
+    stages = set(settings.stages) if consumer else set()
+    if events is not None:
+        stages = stages | {"events"} if events else stages - {"events"}
+    detecting = settings.hotspot_window_days > 0
+    config = DetectorConfig(window_days=max(settings.hotspot_window_days, 1))
     app = web.Application(client_max_size=settings.http_max_bytes)
     app[SETTINGS] = settings
     registry = load_registry(settings.departments)
@@ -98,17 +118,14 @@ def create_app(
     dashboard.add_routes(app)
 
     async def core(app: web.Application) -> AsyncIterator[None]:
-        if isinstance(analyzer, Analyzer):
-            app[ANALYZER] = analyzer
-        else:
-            factory = analyzer or (lambda: load_analyzer(settings))
-            app[ANALYZER] = await asyncio.to_thread(factory)
-        app[MODEL] = ModelSlot(app[ANALYZER])
-        log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         store = MongoTicketStore(
             settings.mongodb_uri, settings.db, counters=settings.stats_counters
         )
         app[STORE] = store
+        catalog = app[CATALOG]
+        if catalog.files is None:
+            catalog.files = MongoModelFiles(store)
+        model_files = catalog.files
         hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
         app[HOTSPOT_STORE] = hotspot_store
         app[SHADOW] = MongoShadowState(store)
@@ -119,7 +136,8 @@ def create_app(
             "kafka topics",
             lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, app[REGISTRY]),
         )
-        wanted = {settings.topics.tickets, settings.topics.events}
+        topics = settings.topics
+        wanted = {topics.tickets, topics.events, topics.decided, topics.detected}
 
         async def topics_visible() -> None:
             # A topic just created can be missing from the metadata for a moment; a consumer
@@ -133,17 +151,19 @@ def create_app(
         async def ensure_indexes() -> None:
             await store.ensure_indexes()
             await hotspot_store.ensure_indexes()
+            await model_files.ensure_indexes()
 
         # Before anything writes: creating an index creates its collection, and SecantusDB
         # 0.7.0b3 livelocks when that races the insert that would create it too.
         await _until_ok("mongodb indexes", ensure_indexes)
-        if settings.hotspot_window_days > 0:
-            # Rebuilt before the consumer starts, so that no ticket is detected twice; an
-            # API-only process keeps the state of its start for `similar` suggestions.
-            config = DetectorConfig(window_days=settings.hotspot_window_days)
-            tracker = HotspotTracker(hotspot_store, config)
-            await _until_ok("hot-spot window", tracker.rebuild)
-            app[HOTSPOTS] = tracker
+        if isinstance(analyzer, Analyzer):
+            app[ANALYZER] = analyzer
+        elif analyzer is not None:
+            app[ANALYZER] = await asyncio.to_thread(analyzer)
+        else:
+            app[ANALYZER] = await _stored_model(settings, catalog, store)
+        app[MODEL] = ModelSlot(app[ANALYZER])
+        log.info("model loaded", model_version=app[ANALYZER].classifier.version)
         stop_polling = asyncio.Event()
         poller = asyncio.create_task(
             poll_activations(
@@ -174,7 +194,6 @@ def create_app(
 
     async def stream(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="classify")
-        tracker = app.get(HOTSPOTS)
         member = TicketConsumer(
             settings,
             store=app[STORE],
@@ -182,7 +201,6 @@ def create_app(
             analyzer=app[MODEL].analyzer,
             registry=app[REGISTRY],
             executor=executor,
-            hotspots=tracker,
         )
 
         def follow(new: Analyzer) -> None:
@@ -200,6 +218,38 @@ def create_app(
             log.exception("consumer failed")
         executor.shutdown(wait=True)
 
+    async def hotspot_stream(app: web.Application) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(1, thread_name_prefix="hotspots")
+        member = HotspotConsumer(
+            settings,
+            tracker=HotspotTracker(app[HOTSPOT_STORE], config),
+            producer=app[PRODUCER],
+            executor=executor,
+        )
+        app[HOTSPOTS_CONSUMER] = member
+        app[HOTSPOTS_TASK] = asyncio.create_task(member.run(), name="hotspots-consumer")
+        yield
+        member.stop()
+        try:
+            await app[HOTSPOTS_TASK]
+        except Exception:  # reported by serve already; closing must go on
+            log.exception("hot-spot consumer failed")
+        executor.shutdown(wait=True)
+
+    async def similar_window(app: web.Application) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(1, thread_name_prefix="similar")
+        index = SimilarIndex(app[HOTSPOT_STORE], config)
+        feed = SimilarFeed(settings, index, executor=executor)
+        # Built before the API answers, so that no replica answers from an empty window.
+        await _until_ok("similar-ticket window", feed.open)
+        app[HOTSPOTS] = index
+        stop = asyncio.Event()
+        following = asyncio.create_task(feed.run(stop), name="similar-feed")
+        yield
+        stop.set()
+        await asyncio.gather(following, return_exceptions=True)
+        executor.shutdown(wait=True)
+
     async def outcome_stream(app: web.Application) -> AsyncIterator[None]:
         member = EventConsumer(
             settings, store=app[STORE], producer=app[PRODUCER], registry=app[REGISTRY]
@@ -213,13 +263,35 @@ def create_app(
             log.exception("events consumer failed")
 
     app.cleanup_ctx.append(core)
-    if consumer:
+    if detecting and similar:
+        app.cleanup_ctx.append(similar_window)
+    if "routing" in stages:
         app.cleanup_ctx.append(stream)
-    if consumer if events is None else events:
+    if detecting and "hotspots" in stages:
+        app.cleanup_ctx.append(hotspot_stream)
+    if "events" in stages:
         app.cleanup_ctx.append(outcome_stream)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+async def _stored_model(
+    settings: Settings, catalog: FolderCatalog, store: MongoTicketStore
+) -> Analyzer:
+    """The model a replica starts with: TRIAGE_MODEL when set, else the latest activation's
+    version, copied from the model store when this replica's models folder lacks it."""
+    if settings.model is not None or catalog.files is None:
+        return await asyncio.to_thread(load_analyzer, settings)
+    default = default_folder(settings.models_dir, MODELS_DIR)
+    files = catalog.files
+    chosen: list[Path] = []
+
+    async def resolve() -> None:
+        chosen.append(await startup_folder(files, store, settings.models_dir, default))
+
+    await _until_ok("model store", resolve)
+    return await asyncio.to_thread(catalog.load, chosen[-1])
 
 
 async def _until_ok(what: str, action: Callable[[], object]) -> None:
@@ -266,6 +338,11 @@ async def readyz(request: web.Request) -> web.Response:
     if CONSUMER_TASK in app:
         task = app[CONSUMER_TASK]
         checks["consumer"] = {"ok": not task.done(), "partitions": len(app[CONSUMER].assignment)}
+    if HOTSPOTS_TASK in app:
+        checks["hotspots_consumer"] = {
+            "ok": not app[HOTSPOTS_TASK].done(),
+            "owner": app[HOTSPOTS_CONSUMER].owns,
+        }
     if EVENTS_TASK in app:
         checks["events_consumer"] = {"ok": not app[EVENTS_TASK].done()}
     ok = all(c["ok"] for c in checks.values())

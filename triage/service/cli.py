@@ -22,7 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "outcomes": ("triage.service.outcomes_cli", "export settled tickets as training examples"),
     "models": (
         "triage.service.models_cli",
-        "compare a candidate model with the active one; promote it through the gate",
+        "compare a candidate with the active model, promote it through the gate; store a model "
+        "in MongoDB for every replica (push)",
     ),
     "stats": ("triage.service.stats_cli", "recompute the daily statistics counters"),
 }

@@ -11,9 +11,10 @@ from aiohttp import web
 
 from streams.batch import Analyzer
 from streams.consumer import TicketConsumer
+from streams.hotspots import HotspotConsumer
 from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
-from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.hotspot_tracker import SimilarIndex
 from triage.adapters.store import HotspotStore, ShadowState, TicketStore
 from triage.core.deadlines import DeadlineTable
 from triage.core.departments import Registry
@@ -27,6 +28,8 @@ __all__ = [
     "DEADLINES",
     "EVENTS_TASK",
     "HOTSPOTS",
+    "HOTSPOTS_CONSUMER",
+    "HOTSPOTS_TASK",
     "HOTSPOT_STORE",
     "MODEL",
     "PRODUCER",
@@ -49,8 +52,11 @@ EVENTS_TASK = web.AppKey("events_task", asyncio.Task[None])
 # The analyzer in use now; ANALYZER keeps the one loaded at start-up.
 MODEL = web.AppKey("model", ModelSlot)
 CATALOG = web.AppKey("catalog", FolderCatalog)
-# The `hotspots` collection (always); the detector only where the consumer runs.
+# The `hotspots` collection (always); the window answering `similar` where the API serves it.
 HOTSPOT_STORE = web.AppKey("hotspot_store", HotspotStore)
-HOTSPOTS = web.AppKey("hotspots", HotspotTracker)
+HOTSPOTS = web.AppKey("hotspots", SimilarIndex)
+# The hot-spot stage, where this process runs it.
+HOTSPOTS_CONSUMER = web.AppKey("hotspots_consumer", HotspotConsumer)
+HOTSPOTS_TASK = web.AppKey("hotspots_task", asyncio.Task[None])
 # Which version runs in shadow (triage.adapters.shadow), shared by every replica.
 SHADOW = web.AppKey("shadow", ShadowState)

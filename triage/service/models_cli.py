@@ -1,8 +1,10 @@
-"""`triage models compare|promote`: the gate between a trained candidate and live routing.
+"""`triage models compare|promote|push`: the gate between a trained candidate and live
+routing, and the model store every replica loads versions from.
 
     triage models compare CANDIDATE [--against VERSION] --data FILE [FILE ...]
                           [--force --reason TEXT] [--json]
     triage models promote CANDIDATE --data FILE [FILE ...] [--force --reason TEXT]
+    triage models push DIR [--json]
 
 CANDIDATE and VERSION name folders under TRIAGE_MODELS_DIR (or are paths to model folders);
 the reference defaults to the active model. Outcomes among the files are audited first
@@ -13,6 +15,9 @@ its verdict, bound to the reference's version and weights, is kept beside the ca
 MongoDB ``model_activations`` like ``POST /v1/models/{version}/activate``: every replica
 switches between two batches. Exit codes: 0 passed (and promoted), 1 refused, 2 a wrong
 argument, file or model, 3 MongoDB unreachable.
+``push`` stores a model folder (verified first) in MongoDB GridFS under its version; pushing
+a version already stored with the same weights changes nothing (exit 0), with other weights
+is refused (exit 1).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ TIMEOUT_MS = 3_000
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    push = "store a model folder in MongoDB so that every replica can load it"
+    a = sub.add_parser("push", help=push, description=push)
+    a.add_argument("folder", type=Path, metavar="DIR", help="a model folder (manifest.json ...)")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
     for name, help_text in (
         ("compare", "score a candidate and the reference on the same unseen data"),
         ("promote", "compare with the active model, then activate the candidate if it passes"),
@@ -192,15 +201,16 @@ async def _promote(
     from triage.adapters.activation import FolderCatalog, ModelSlot, activate, load_folder
     from triage.adapters.artifact import active_model_path
     from triage.adapters.registry_file import load_registry
-    from triage.adapters.store import MongoTicketStore
+    from triage.adapters.store import MongoModelFiles, MongoTicketStore
 
-    catalog = FolderCatalog(settings.models_dir)
     version = Path(args.candidate).name
-    if catalog.path(version) is None:
-        raise TriageError(f"{args.candidate} is not a version in {settings.models_dir}")
     registry = load_registry(settings.departments)
     current = await asyncio.to_thread(load_folder, active_model_path(settings.models_dir))
     store = MongoTicketStore(settings.mongodb_uri, settings.db, timeout_ms=TIMEOUT_MS)
+    # Activation stores the candidate in MongoDB first, so every replica can load it.
+    catalog = FolderCatalog(settings.models_dir, files=MongoModelFiles(store))
+    if catalog.path(version) is None:
+        raise TriageError(f"{args.candidate} is not a version in {settings.models_dir}")
     try:
         await store.ping()
         return await activate(
@@ -217,11 +227,39 @@ async def _promote(
         await store.close()
 
 
+def _run_push(args: argparse.Namespace) -> int:
+    from triage.adapters.model_cache import ModelStoreError, push_to_store
+
+    try:
+        settings = Settings.from_env()
+        version, stored = asyncio.run(
+            push_to_store(settings.mongodb_uri, settings.db, args.folder, timeout_ms=TIMEOUT_MS)
+        )
+    except StoreUnavailableError:
+        print("triage models push: MongoDB (MONGODB_URI) did not answer", file=sys.stderr)
+        return 3
+    except ModelStoreError as exc:
+        print(f"triage models push: {exc}", file=sys.stderr)
+        return 1
+    except TriageError as exc:
+        print(f"triage models push: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"version": version, "stored": stored}, ensure_ascii=False))
+    elif stored:
+        print(f"stored {version} in the model store of {settings.db}")
+    else:
+        print(f"{version} is already in the model store of {settings.db}; nothing to do")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from triage.service.logs import configure
 
     # Standard output is the verdict (or its JSON); the activation's own log lines go apart.
     configure("WARNING", json=False)
+    if args.action == "push":
+        return _run_push(args)
     name = f"triage models {args.action}"
     promote = args.action == "promote"
     if args.force and not (args.reason and args.reason.strip()):

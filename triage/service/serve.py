@@ -1,6 +1,6 @@
-"""`triage serve`: the consumer and the HTTP API until SIGTERM or SIGINT.
+"""`triage serve`: the stages it is told to run and the HTTP API until SIGTERM or SIGINT.
 
-On a signal the consumer stops taking batches, finishes and commits the one in hand, the
+On a signal each consumer stops taking batches, finishes and commits the one in hand, the
 clients close, and the process exits 0. A consumer that dies for another reason exits 1, so
 that the orchestrator restarts it.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 import sys
 
@@ -16,9 +17,9 @@ import structlog
 from aiohttp import web
 
 from triage.core.errors import RegistryError, SettingsError
-from triage.core.settings import Settings
+from triage.core.settings import STAGES, Settings, parse_stages
 from triage.service.app import create_app, load_analyzer
-from triage.service.keys import CONSUMER_TASK
+from triage.service.keys import CONSUMER_TASK, EVENTS_TASK, HOTSPOTS_TASK
 from triage.service.logs import configure
 
 log = structlog.get_logger("triage.service.serve")
@@ -28,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `triage serve`."""
     parser.add_argument("--no-http", action="store_true", help="run the consumer only")
     parser.add_argument("--no-consumer", action="store_true", help="run the HTTP API only")
+    parser.add_argument(
+        "--stages",
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated stages to run, of {','.join(STAGES)}, or none "
+        "(default: TRIAGE_STAGES, else all)",
+    )
     parser.add_argument("--log-level", default="INFO", help="default: %(default)s")
     parser.add_argument(
         "--analyzer",
@@ -44,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     try:
         settings = Settings.from_env()
+        if args.stages is not None:
+            settings = dataclasses.replace(settings, stages=parse_stages(args.stages, "--stages"))
     except SettingsError as exc:
         # The message names the variable and value; a traceback would add nothing.
         log.error("bad settings", variable=exc.variable, problem=str(exc))  # noqa: TRY400
@@ -79,7 +89,11 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(
-        settings, consumer=consumer, analyzer=lambda: load_analyzer(settings, analyzer_spec)
+        settings,
+        consumer=consumer,
+        # Without a factory the app starts with the active model of the model store.
+        analyzer=(lambda: load_analyzer(settings, analyzer_spec)) if analyzer_spec else None,
+        similar=http,
     )
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
@@ -87,12 +101,13 @@ async def serve(
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         log.info("http listening", address=f"http://{settings.http_host}:{settings.http_port}")
-    task: asyncio.Task[None] | None = app[CONSUMER_TASK] if consumer else None
+    tasks = [app[key] for key in (CONSUMER_TASK, HOTSPOTS_TASK, EVENTS_TASK) if key in app]
     waiter = asyncio.ensure_future(stop.wait())
-    await asyncio.wait([waiter] if task is None else [waiter, task], return_when="FIRST_COMPLETED")
-    failed = task is not None and task.done() and not stop.is_set()
-    if task is not None and failed:
-        log.error("consumer ended unexpectedly", error=repr(task.exception()))
+    await asyncio.wait([waiter, *tasks], return_when="FIRST_COMPLETED")
+    ended = [task for task in tasks if task.done()]
+    failed = bool(ended) and not stop.is_set()
+    for task in ended if failed else ():
+        log.error("consumer ended unexpectedly", task=task.get_name(), error=repr(task.exception()))
     log.info("shutting down")
     await runner.cleanup()
     waiter.cancel()

@@ -1,5 +1,7 @@
-// 看板: figures from /v1/stats/*, charts drawn with Apache ECharts (served by this server),
-// sortable tables with CSV/XLSX export, a department's own view, and the agent panel.
+// 看板: the page picks its desk by the token's role (GET /v1/me): the supervisor's figures from
+// /v1/stats/* (charts drawn with Apache ECharts, served by this server; sortable tables with
+// CSV/XLSX export), a department's own figures beside its desk (department_desk.js), and the
+// agent's desk (agent_desk.js), which reads no statistics.
 // Text from the server is always set with textContent, never parsed as HTML.
 "use strict";
 
@@ -10,7 +12,7 @@ const charts = {};
 const tables = {};
 let loading = false;
 let ownDepartment = null;
-let names = {};
+let role = null;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -22,7 +24,7 @@ function el(tag, text, cls) {
 function pct(x) { return x === null || x === undefined ? "–" : (x * 100).toFixed(1) + "%"; }
 function num(x) { return x === null || x === undefined ? "–" : Number(x).toLocaleString("zh-CN"); }
 function hrs(x) { return x === null || x === undefined ? "–" : x.toFixed(1) + " 小时"; }
-function deptName(code) { return code ? names[code] || code : "热线（待审核/退回）"; }
+function deptName(code) { return Desk.dept(code); }
 
 function filterParams() {
   const params = new URLSearchParams();
@@ -62,6 +64,7 @@ function setStatus(text, isError) {
   status.textContent = text;
   status.className = isError ? "error" : "";
 }
+Desk.setStatus = setStatus;
 
 // --- tables: rows kept as objects, sorted by the clicked column -----------------------------
 
@@ -111,6 +114,14 @@ function drawTable(id) {
     const tr = el("tr");
     if (row.overdue === true) tr.className = "late";
     for (const c of t.columns) tr.appendChild(el("td", c.show ? c.show(row[c.key], row) : row[c.key], c.num ? "num" : ""));
+    if (typeof row.link === "function" && role !== "trainer") {
+      // The row's first cell opens what it counts: a department's queue, or the review queue.
+      const first = tr.firstChild;
+      const link = el("a", first.textContent, "row-link");
+      link.href = "#";
+      link.addEventListener("click", (e) => { e.preventDefault(); row.link(); });
+      first.replaceChildren(link);
+    }
     return tr;
   }));
 }
@@ -124,7 +135,6 @@ function setRows(id, rows) {
 
 async function download(table, format) {
   const extra = { format };
-  if (table === "queue" && ownDepartment === null && !$("department").value) return;
   try {
     const response = await call("/v1/stats/" + table + query(extra));
     if (!response.ok) throw new Error(response.status + " " + response.statusText);
@@ -196,10 +206,12 @@ function drawVolume(daily) {
 function drawDepartments(deps, backlog) {
   const overdue = {};
   for (const b of backlog.departments) if (b.department) overdue[b.department] = b.overdue_accept + b.overdue_resolve;
-  const rows = deps.departments.slice(0, 15);
+  // Every department, highest return rate first; a slider scrolls when they do not fit.
+  const rows = deps.departments.slice().sort((a, b) => (b.return_rate || 0) - (a.return_rate || 0));
   chart("chart-departments", {
     legend: { top: 0, data: ["退单率", "超期工单"] },
-    grid: { left: 48, right: 48, top: 36, bottom: 96 },
+    grid: { left: 48, right: 48, top: 36, bottom: rows.length > 12 ? 120 : 96 },
+    dataZoom: zoom(rows.length),
     xAxis: categoryAxis(rows.map((d) => deptName(d.department)), 40),
     yAxis: [
       { type: "value", name: "退单率", min: 0, axisLabel: { formatter: "{value}%" } },
@@ -227,11 +239,18 @@ function drawAccuracy(acc) {
   });
 }
 
+function zoom(n) {
+  if (n <= 12) return [];
+  return [{ type: "slider", xAxisIndex: 0, startValue: 0, endValue: 11, height: 16, bottom: 4, zoomLock: true, brushSelect: false }];
+}
+
 function drawResolve(deps) {
-  const rows = deps.departments.filter((d) => d.hours_to_resolve.n > 0).slice(0, 15);
+  const rows = deps.departments.filter((d) => d.hours_to_resolve.n > 0)
+    .sort((a, b) => b.hours_to_resolve.median - a.hours_to_resolve.median);
   chart("chart-resolve", {
     legend: { top: 0, data: ["中位数", "P90"] },
-    grid: { left: 48, right: 24, top: 36, bottom: 96 },
+    grid: { left: 48, right: 24, top: 36, bottom: rows.length > 12 ? 120 : 96 },
+    dataZoom: zoom(rows.length),
     xAxis: categoryAxis(rows.map((d) => deptName(d.department)), 40),
     yAxis: { type: "value", name: "小时" },
     series: [
@@ -254,12 +273,18 @@ function drawAges(backlog) {
 
 // --- figures --------------------------------------------------------------------------------
 
+function sum(rows, key) { return rows.reduce((n, r) => n + (r[key] || 0), 0); }
+
 function renderCards(s, acc, backlog) {
   $("c-tickets").textContent = num(s.tickets);
-  $("c-tickets-sub").textContent = "死信 " + num(s.deadletters.total);
+  // Dead letters never reach a department: its view shows its own figures only.
+  $("c-tickets-sub").textContent = ownDepartment ? "按来件日期" : "死信 " + num(s.deadletters.total);
   $("c-auto").textContent = pct(s.auto_route_rate);
-  $("c-backlog").textContent = num(s.backlog.total);
-  $("c-backlog-sub").textContent = "待审核 " + num(s.backlog.review) + " · 被退回 " + num(s.backlog.returned);
+  $("c-backlog-name").textContent = ownDepartment ? "本部门未办结" : "热线待处理";
+  $("c-backlog").textContent = num(ownDepartment ? sum(backlog.departments, "open") : s.backlog.total);
+  $("c-backlog-sub").textContent = ownDepartment
+    ? "待受理 " + num(sum(backlog.departments, "waiting_accept")) + " · 待办结 " + num(sum(backlog.departments, "waiting_resolve"))
+    : "待审核 " + num(s.backlog.review) + " · 被退回 " + num(s.backlog.returned);
   $("c-return").textContent = pct(s.return_rate);
   $("c-return-sub").textContent = "退单 " + num(s.events["return"]) + " / 受理 " + num(s.events.accept);
   $("c-overdue").textContent = num(backlog.overdue_accept + backlog.overdue_resolve);
@@ -270,13 +295,13 @@ function renderCards(s, acc, backlog) {
 
 function renderTables(s, deps, backlog, routings) {
   setRows("departments", deps.departments.map((d) => ({
-    name: deptName(d.department), tickets: d.tickets, accepted: d.accepted, returned: d.returned,
+    name: deptName(d.department), link: () => Desk.openQueue(d.department), tickets: d.tickets, accepted: d.accepted, returned: d.returned,
     return_rate: d.return_rate, resolved: d.resolved, accept_median: d.hours_to_accept.median,
     resolve_median: d.hours_to_resolve.median,
     reason: d.top_return_reasons.length ? d.top_return_reasons[0].reason + " ×" + d.top_return_reasons[0].count : "",
   })));
   setRows("backlog", backlog.departments.map((b) => ({
-    name: deptName(b.department), open: b.open, waiting_accept: b.waiting_accept,
+    name: deptName(b.department), link: b.department ? () => Desk.openQueue(b.department) : null, open: b.open, waiting_accept: b.waiting_accept,
     overdue_accept: b.overdue_accept, waiting_resolve: b.waiting_resolve, overdue_resolve: b.overdue_resolve,
     overdue: b.overdue_accept + b.overdue_resolve > 0,
     // The hotline's own tickets (review, returned) wait for no department's deadline.
@@ -289,44 +314,31 @@ function renderTables(s, deps, backlog, routings) {
     " 个工作小时" + (own ? "" : "（各部门另有规定的见表中“时限”列）") +
     "；工作日 9:00-12:00、14:00-18:00，节假日与调休按 " + backlog.calendar + "。";
   setRows("routings", routings.routings.map((r) => ({
-    from: r.routed_to_name || r.routed_to, to: r.settled_at_name || r.settled_at, count: r.count,
+    from: r.routed_to_name || deptName(r.routed_to), to: r.settled_at_name || deptName(r.settled_at),
+    count: r.count, link: () => Desk.openQueue(r.settled_at),
   })));
-  setRows("channels", s.by_channel.map((r) => ({ key: r.key || "（无）", count: r.count })));
-  setRows("districts", s.by_district.map((r) => ({ key: r.key || "（未识别）", count: r.count })));
+  setRows("channels", s.by_channel.map((r) => ({ key: Desk.channel(r.key), count: r.count })));
+  setRows("districts", s.by_district.map((r) => ({ key: Desk.district(r.key), count: r.count })));
 }
 
-async function renderQueue() {
-  const department = ownDepartment || $("department").value;
-  $("queue-section").hidden = !department;
-  if (!department) return;
-  const q = await api("/v1/stats/queue" + query(ownDepartment ? {} : { department }));
-  setRows("queue", q.tickets.map((t) => Object.assign({}, t, {
-    status: { routed: "待受理", reassigned: "改派待受理", accepted: "已受理" }[t.status] || t.status,
-    waiting_for: t.waiting_for === "accept" ? "受理" : "办结",
-  })));
-}
-
-function setView(department) {
-  ownDepartment = department;
-  $("department-label").hidden = Boolean(department);
-  $("view-name").textContent = department ? "部门视图：" + deptName(department) : "主管视图";
-  document.body.classList.toggle("department-view", Boolean(department));
+function setView(me) {
+  role = me.role;
+  ownDepartment = me.role === "department" ? me.department : null;
+  $("department-label").hidden = me.role !== "supervisor" && me.role !== "trainer";
+  $("view-name").textContent = me.role === "department"
+    ? Desk.ROLE.department + "：" + (me.department_name || deptName(me.department))
+    : Desk.ROLE[me.role] || "";
+  document.body.dataset.role = me.role;
+  $("stats").hidden = me.role === "agent";
 }
 
 async function refresh() {
-  if (loading) return;
-  if (!localStorage.getItem(TOKEN_KEY)) {
-    setStatus("请输入主管、培训员或部门令牌", true);
-    return;
-  }
+  if (loading || !role || role === "agent") return;
   loading = true;
   try {
     const q = query();
-    const summary = await api("/v1/stats/summary" + q);
-    // A department token gets its own figures whatever it asks for: that is its view.
-    setView(!filterParams().get("department") && summary.range.department ? summary.range.department : null);
-    const [daily, deps, acc, backlog, routings] = await Promise.all(
-      ["daily", "departments", "accuracy", "backlog", "routings"].map((name) => api("/v1/stats/" + name + query())),
+    const [summary, daily, deps, acc, backlog, routings] = await Promise.all(
+      ["summary", "daily", "departments", "accuracy", "backlog", "routings"].map((name) => api("/v1/stats/" + name + q)),
     );
     renderCards(summary, acc, backlog);
     renderTables(summary, deps, backlog, routings);
@@ -335,7 +347,6 @@ async function refresh() {
     drawAccuracy(acc);
     drawResolve(deps);
     drawAges(backlog);
-    await renderQueue();
     setStatus("更新于 " + new Date().toLocaleTimeString("zh-CN") + " · 每5秒自动刷新", false);
   } catch (err) {
     setStatus("加载失败：" + err.message, true);
@@ -344,18 +355,23 @@ async function refresh() {
   }
 }
 
-async function loadDepartments() {
-  if (!localStorage.getItem(TOKEN_KEY) || Object.keys(names).length) return;
+// Who the token is decides the desk; nothing else is asked before that.
+async function start() {
+  if (!Desk.token()) {
+    setStatus("请输入令牌（坐席、部门、主管或培训员）", true);
+    return;
+  }
   try {
-    const body = await api("/v1/departments");
-    const list = Array.isArray(body) ? body : body.departments || [];
+    await Desk.load();
+    const me = await Desk.api("/v1/me");
+    Desk.me = me;
     const select = $("department");
-    for (const d of list) {
-      names[d.code] = d.name;
-      select.appendChild(new Option(d.name, d.code));
-    }
-  } catch (_err) {
-    names = {};
+    if (select.options.length === 1) for (const d of Desk.list()) select.appendChild(new Option(d.name, d.code));
+    setView(me);
+    document.dispatchEvent(new CustomEvent("desk:role", { detail: me }));
+    await refresh();
+  } catch (err) {
+    setStatus("加载失败：" + err.message, true);
   }
 }
 
@@ -364,71 +380,12 @@ function quickRange(days) {
   const today = new Date();
   $("to").value = days ? iso(today) : "";
   $("from").value = days ? iso(new Date(today.getTime() - (days - 1) * 86400000)) : "";
+  changed();
+}
+
+function changed() {
   refresh();
-}
-
-// --- agent panel ----------------------------------------------------------------------------
-
-// Marks the evidence spans of one field; overlapping spans merge into one mark.
-function highlight(node, text, spans) {
-  const ranges = spans.slice().sort((a, b) => a.start - b.start);
-  const parts = [];
-  let pos = 0;
-  for (const r of ranges) {
-    const start = Math.max(r.start, pos), end = Math.min(r.end, text.length);
-    if (end <= start) continue;
-    if (start > pos) parts.push(document.createTextNode(text.slice(pos, start)));
-    const mark = el("mark", text.slice(start, end));
-    mark.title = r.term + "（权重 " + r.weight.toFixed(3) + "）";
-    parts.push(mark);
-    pos = end;
-  }
-  if (pos < text.length) parts.push(document.createTextNode(text.slice(pos)));
-  node.replaceChildren(...parts);
-}
-
-function renderSuggestion(res) {
-  const route = res.route || res.decision;
-  $("s-decision").replaceChildren(
-    el("span", route === "routed" ? "可自动派单" : "建议人工审核", route === "routed" ? "routed" : "review-tag"),
-    document.createTextNode(" · 模型 " + (res.model_version || "–")),
-  );
-  const top = (res.suggestions || []).slice(0, 3);
-  $("s-top").replaceChildren(...top.map((s) => {
-    const li = el("li", (s.department_name || s.department || "—") + " · " + s.label + " · " + pct(s.probability));
-    const bar = el("span", null, "bar");
-    bar.style.width = Math.round((s.probability || 0) * 120) + "px";
-    li.appendChild(bar);
-    return li;
-  }));
-  const text = res.text || res.masked || { title: "", body: "" };
-  const spans = { title: [], body: [] };
-  for (const e of res.evidence || []) {
-    for (const s of e.spans || []) {
-      const span = Array.isArray(s) ? { field: s[0], start: s[1], end: s[2] } : s;
-      if (spans[span.field]) spans[span.field].push({ start: span.start, end: span.end, term: e.term, weight: e.weight });
-    }
-  }
-  highlight($("s-masked-title"), text.title || "", spans.title);
-  highlight($("s-masked-body"), text.body || "", spans.body);
-  $("s-result").hidden = false;
-}
-
-async function suggest(event) {
-  event.preventDefault();
-  const payload = { body: $("s-body").value };
-  if ($("s-title").value) payload.title = $("s-title").value;
-  if ($("s-location").value) payload.location = $("s-location").value;
-  try {
-    const res = await api("/v1/suggest", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
-    });
-    renderSuggestion(res);
-  } catch (err) {
-    $("s-decision").textContent = "失败：" + err.message;
-    $("s-top").replaceChildren();
-    $("s-result").hidden = false;
-  }
+  document.dispatchEvent(new CustomEvent("desk:filters"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -448,24 +405,22 @@ document.addEventListener("DOMContentLoaded", () => {
   defineTable("routings", [{ key: "from" }, { key: "to" }, { key: "count", num: true, show: numCol }]);
   defineTable("channels", [{ key: "key" }, { key: "count", num: true, show: numCol }]);
   defineTable("districts", [{ key: "key" }, { key: "count", num: true, show: numCol }]);
-  defineTable("queue", [
-    { key: "ticket_id" }, { key: "status" }, { key: "title" }, { key: "age_hours", num: true },
-    { key: "waiting_for" }, { key: "due", show: (v, row) => new Date(v).toLocaleString("zh-CN") + (row.overdue ? "（已超期）" : "") },
-  ]);
   addExportButtons();
-  $("token").value = localStorage.getItem(TOKEN_KEY) || "";
+  $("token").value = Desk.token() || "";
   $("controls").addEventListener("submit", (event) => {
     event.preventDefault();
     const token = $("token").value.trim();
+    const before = Desk.token();
     if (token) localStorage.setItem(TOKEN_KEY, token); else localStorage.removeItem(TOKEN_KEY);
-    loadDepartments().then(refresh);
+    // Another token is another person: start the page again for them.
+    if (before && before !== token) { location.reload(); return; }
+    if (role) changed(); else start();
   });
   for (const b of document.querySelectorAll(".quick button")) {
     b.addEventListener("click", () => quickRange(Number(b.dataset.days)));
   }
-  $("department").addEventListener("change", refresh);
-  $("suggest-form").addEventListener("submit", suggest);
+  $("department").addEventListener("change", changed);
   window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
-  loadDepartments().then(refresh);
+  start();
   setInterval(refresh, REFRESH_MS);
 });

@@ -1,158 +1,114 @@
-// Hot spots on the dashboard: a ranked panel from /v1/hotspots (same token, dates and
-// department as the rest of the page) and, in the agent panel, the similar recent tickets
-// that /v1/suggest returns with each suggestion. Kept apart from dashboard.js: it adds its
-// own section and reads the agent panel's answers without changing that script.
-// Text from the server is always set with textContent, never parsed as HTML.
+// Hot spots: a ranked panel from /v1/hotspots (same token, dates and department as the rest of
+// the page); a click opens the hot spot in the drawer, with its members, each opening its
+// ticket. Titles and places come readable from the API; departments and statuses in Chinese.
 "use strict";
 
-(function () {
-  const TOKEN_KEY = "triage.token";
+(function (Desk) {
+  const { el } = Desk;
   const REFRESH_MS = 5000;
-  const byId = (id) => document.getElementById(id);
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-
-  function section() {
-    const box = el("section");
-    box.id = "hotspots";
-    box.appendChild(el("h2", "热点问题 "));
-    box.firstChild.appendChild(el("small", "Hot spots, ranked by heat"));
-    const table = el("table");
-    const head = el("tr");
-    for (const [zh, en, cls] of [
-      ["热度", "Heat", "num"], ["问题", "Hot spot", ""], ["地点", "Places", ""],
-      ["工单", "Tickets", "num"], ["来电人", "Callers", "num"], ["时间", "Span", ""],
-      ["部门", "Departments", ""],
-    ]) {
-      const th = el("th", zh + " ", cls);
-      th.appendChild(el("small", en));
-      head.appendChild(th);
-    }
-    const thead = el("thead");
-    thead.appendChild(head);
-    table.appendChild(thead);
-    table.appendChild(el("tbody"));
-    box.appendChild(table);
-    const detail = el("div");
-    detail.id = "hotspot-detail";
-    box.appendChild(detail);
-    const agent = byId("agent");
-    agent.parentNode.insertBefore(box, agent);
-    return box;
-  }
-
-  async function get(path) {
-    const headers = { Accept: "application/json" };
-    const token = localStorage.getItem(TOKEN_KEY);
-    if (token) headers.Authorization = "Bearer " + token;
-    const response = await fetch(path, { headers });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
-    return body;
-  }
+  let timer = null;
 
   function query() {
     const params = new URLSearchParams({ limit: "10" });
     for (const name of ["from", "to", "department"]) {
-      const input = byId(name);
-      if (input && input.value) params.set(name, input.value);
+      const input = document.getElementById(name);
+      if (input && input.value && !(name === "department" && Desk.me && Desk.me.role === "department")) {
+        params.set(name, input.value);
+      }
     }
     return "?" + params.toString();
   }
 
+  function deptName(code) { return code === "review" ? "热线审核" : Desk.dept(code); }
+
   function departments(counts) {
     return Object.entries(counts || {})
       .sort((a, b) => b[1] - a[1])
-      .map(([code, n]) => code + " " + n)
-      .join(", ");
+      .map(([code, n]) => deptName(code) + " " + n + "件")
+      .join("、");
   }
 
-  async function showDetail(id) {
-    const box = byId("hotspot-detail");
+  function days(first, last) {
+    const a = Desk.when(first).split(" ")[0], b = Desk.when(last).split(" ")[0];
+    return a === b ? a : a + " 至 " + b;
+  }
+
+  async function openHotspot(id) {
+    const body = Desk.drawer();
     try {
-      const spot = await get("/v1/hotspots/" + encodeURIComponent(id));
-      const list = el("ol");
-      for (const m of spot.members) {
-        const parts = [m.ticket_id, m.title || "", m.department || "–", m.status || "–"];
-        list.appendChild(el("li", parts.join(" · ")));
+      const spot = await Desk.api("/v1/hotspots/" + encodeURIComponent(id));
+      const list = el("ol", null, "members");
+      for (const m of spot.members.slice().reverse()) {
+        const li = el("li");
+        // A trainer reads figures, not tickets: the titles are not links for it.
+        if (Desk.me.role === "trainer") {
+          li.appendChild(el("span", Desk.title(m.title)));
+        } else {
+          const a = el("a", Desk.title(m.title), "ticket-link");
+          a.href = "#";
+          a.addEventListener("click", (e) => { e.preventDefault(); Desk.openTicket(m.ticket_id); });
+          li.appendChild(a);
+        }
+        const where = m.department ? deptName(m.department) : "热线审核";
+        li.appendChild(el("span", " · " + Desk.when(m.received_at) + " · " + where + " · " + Desk.status(m.status), "muted"));
+        list.appendChild(li);
       }
-      box.replaceChildren(el("h3", spot.title + " (" + spot.tickets + ")"), list);
-    } catch (error) {
-      box.replaceChildren(el("p", String(error.message), "error"));
+      const statuses = Object.entries(spot.statuses || {}).map(([s, n]) => Desk.status(s) + " " + n + "件").join("、");
+      body.replaceChildren(
+        el("h2", Desk.title(spot.title), "ticket-title"),
+        el("p", "热度 " + spot.heat.toFixed(1) + " · 工单 " + spot.tickets + "件 · 来电人 " + spot.callers + "位 · " + days(spot.first_at, spot.last_at), "muted"),
+        el("p", "地点：" + (spot.places.length ? spot.places.join("、") : "未识别")),
+        el("p", "承办部门：" + (departments(spot.departments) || "–")),
+        el("p", "办理状态：" + (statuses || "–")),
+        el("h3", "相关工单（最新在前）"),
+        list,
+      );
+    } catch (err) {
+      body.replaceChildren(el("p", "无法打开热点：" + err.message, "error"));
     }
   }
 
-  async function refresh(box) {
-    if (!localStorage.getItem(TOKEN_KEY)) return;
+  async function refresh() {
+    if (!Desk.token() || !Desk.me) return;
+    const tbody = document.querySelector("#hotspots tbody");
     try {
-      const data = await get("/v1/hotspots" + query());
-      const rows = data.hotspots.map((h) => {
+      const data = await Desk.api("/v1/hotspots" + query());
+      if (!data.hotspots.length) {
         const tr = el("tr");
+        const td = el("td", "暂无热点问题", "empty");
+        td.colSpan = 6;
+        tr.appendChild(td);
+        tbody.replaceChildren(tr);
+        return;
+      }
+      tbody.replaceChildren(...data.hotspots.map((h) => {
+        const tr = el("tr");
+        tr.dataset.hotspot = h.hotspot_id;
         tr.appendChild(el("td", h.heat.toFixed(1), "num"));
         const title = el("td");
-        const link = el("a", h.title || h.hotspot_id);
-        link.href = "#hotspot-detail";
-        link.addEventListener("click", () => showDetail(h.hotspot_id));
+        const link = el("a", Desk.title(h.title), "hotspot-link");
+        link.href = "#";
+        link.addEventListener("click", (e) => { e.preventDefault(); openHotspot(h.hotspot_id); });
         title.appendChild(link);
-        tr.appendChild(title);
-        tr.appendChild(el("td", h.places.join("、")));
-        tr.appendChild(el("td", h.tickets, "num"));
-        tr.appendChild(el("td", h.callers, "num"));
-        tr.appendChild(el("td", h.first_at.slice(0, 10) + " – " + h.last_at.slice(0, 10)));
-        tr.appendChild(el("td", departments(h.departments)));
+        tr.append(
+          title, el("td", h.places.join("、") || "–"), el("td", h.tickets + "件 / " + h.callers + "人", "num"),
+          el("td", days(h.first_at, h.last_at)), el("td", departments(h.departments)),
+        );
         return tr;
-      });
-      box.querySelector("tbody").replaceChildren(...rows);
-    } catch (error) {
-      box.querySelector("tbody").replaceChildren(el("tr", String(error.message), "error"));
+      }));
+    } catch (err) {
+      tbody.replaceChildren(el("tr", "热点加载失败：" + err.message, "error"));
     }
   }
-
-  function renderSimilar(answer) {
-    let box = byId("s-similar");
-    if (!box) {
-      box = el("div");
-      box.id = "s-similar";
-      byId("s-result").appendChild(box);
-    }
-    const parts = [];
-    const heading = el("h3", "相似近期工单 ");
-    heading.appendChild(el("small", "Similar recent tickets"));
-    parts.push(heading);
-    if (answer.hotspot) {
-      parts.push(el("p", "将并入热点 · joins hot spot: " + answer.hotspot.title +
-        " (" + answer.hotspot.tickets + ")"));
-    }
-    const list = el("ol");
-    for (const s of answer.similar || []) {
-      list.appendChild(el("li", [s.ticket_id, s.similarity.toFixed(2),
-        s.department || "–", s.status || "–"].join(" · ")));
-    }
-    parts.push(list.childElementCount ? list : el("p", "无 · none"));
-    box.replaceChildren(...parts);
-  }
-
-  // The agent panel's own script asks /v1/suggest; read its answers as they arrive.
-  const originalFetch = window.fetch.bind(window);
-  window.fetch = async function (input, init) {
-    const response = await originalFetch(input, init);
-    const url = typeof input === "string" ? input : input.url;
-    if (url && url.endsWith("/v1/suggest") && response.ok) {
-      response.clone().json().then(renderSimilar).catch(() => {});
-    }
-    return response;
-  };
 
   document.addEventListener("DOMContentLoaded", () => {
-    const box = section();
-    refresh(box);
-    setInterval(() => refresh(box), REFRESH_MS);
-    const controls = byId("controls");
-    if (controls) controls.addEventListener("submit", () => setTimeout(() => refresh(box), 0));
+    document.addEventListener("desk:role", () => {
+      document.getElementById("hotspots").hidden = false;
+      refresh();
+      if (!timer) timer = setInterval(refresh, REFRESH_MS);
+    });
+    document.addEventListener("desk:filters", refresh);
   });
-})();
+
+  Desk.openHotspot = openHotspot;
+})(window.Desk);

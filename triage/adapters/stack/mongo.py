@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from triage.adapters.stack.process import (
     write_atomic,
 )
 from triage.adapters.store.ping import mongo_answers
+from triage.core.errors import StackError
 
 # WiredTiger defaults to a 1 GB cache; the test data is tiny.
 MONGO_CACHE_SIZE = "256M"
@@ -30,6 +32,9 @@ def start_mongo(
     Restarting on the same ``data_dir`` keeps every collection and index. Returns once the
     server answers ``ping``.
     """
+    if importlib.util.find_spec("secantus") is None:
+        # The service image leaves the local servers out (extra `stack`).
+        raise StackError("SecantusDB is not installed: pip install 'hotline-triage[stack]'")
     data_dir = data_dir.resolve()
     check_ports_free("SecantusDB", port)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@ contract in memory for unit tests. Writes are idempotent: replaying a batch chan
 since a ticket is keyed by ticket_id, a decision is pushed only when its decision_id is not
 there yet, and a dead letter is keyed by its source topic, partition and offset. Daily
 statistics counters (``counters``) are kept with every write, exactly once, and read by the
-statistics from a copy in memory (``counter_cache``).
+statistics from a copy in memory (``counter_cache``). Model artifacts live in GridFS
+(``model_files``), so that every replica can load every version.
 """
 
 from triage.adapters.store.counter_cache import CounterCache, CounterView, Grain, Parts
@@ -18,6 +19,13 @@ from triage.adapters.store.hotspots import (
     MongoHotspotStore,
 )
 from triage.adapters.store.memory import MemoryTicketStore
+from triage.adapters.store.model_files import (
+    MemoryModelFiles,
+    ModelFiles,
+    MongoModelFiles,
+    StoredFile,
+    StoredModel,
+)
 from triage.adapters.store.mongo import MongoTicketStore
 from triage.adapters.store.outcomes import settled_tickets
 from triage.adapters.store.records import (
@@ -45,16 +53,21 @@ __all__ = [
     "HotspotQuery",
     "HotspotStore",
     "HotspotWrite",
+    "MemoryModelFiles",
     "MemoryShadowState",
     "MemoryTicketStore",
+    "ModelFiles",
     "MongoCounters",
     "MongoHotspotStore",
+    "MongoModelFiles",
     "MongoShadowState",
     "MongoTicketStore",
     "Parts",
     "RebuildResult",
     "ShadowState",
     "StoreCounts",
+    "StoredFile",
+    "StoredModel",
     "TicketRecord",
     "TicketStore",
     "counter_documents",

@@ -15,13 +15,28 @@ a crash between the document write and the counter write is repaired by re-apply
   Entries older than ``STALE_S`` are re-applied at start, whatever the replays.
 - deferred batches (the consumer's): their counts are added up in memory (``defer``) and
   written by ``flush`` as one operation, one update per counter document for all of them.
-  A flush of several batches journals itself first (``covers``: their operation ids), then
-  writes the counters under its own id, then deletes the batches' entries and its own, in
-  that order. A batch whose entry is covered by a flush entry is completed by re-applying
-  the flush (recounted from the documents of every batch it covers), never on its own; once
-  the batches' entries are gone, the flush had written everything. The consumer commits a
-  batch's offsets only after a flush that holds its counts, so a crash before then replays
-  the batch, whose duplicates find the journal as above.
+  A flush first claims its batches' entries (``flush``: its id); of several, it then
+  journals itself (``covers``: the batches it claimed), writes the counters under its own
+  id, then deletes the batches' entries and its own, in that order. A batch whose entry a
+  flush claimed is completed by re-applying the flush (recounted from the documents of every
+  batch it covers), never on its own; once the batches' entries are gone, the flush had
+  written everything. The consumer commits a batch's offsets only after a flush that holds
+  its counts, so a crash before then replays the batch, whose duplicates find the journal as
+  above.
+
+Two writers of the same tickets (a rebalance overlap, a replica whose flush is retried after
+its partitions moved, a replay by a restarted replica) hand each batch over through its entry,
+so exactly one operation counts it. The tickets stamped with a batch's operation are final
+once every ticket its entry names exists (whoever inserted it), or when its writer is this
+process, whose insert returned. A replica that meets such tickets again takes over an entry
+no flush has claimed by marking it ``stolen`` and counts it from the documents, under the
+batch's own id; a flush of several batches claims only entries not stolen, and leaves out the
+counts of those it could not claim; a flush of one batch writes it under the batch's own id,
+as anyone taking it over does. An entry whose tickets are not all there yet is left alone,
+as is one claimed by a flush that has not journaled itself yet: their writer is at work, and
+if it died, the sweep completes them once they are ``STALE_S`` old (at start and every
+``SWEEP_S`` while flushing). Every path applies a batch's counts under one id, from one final
+set of tickets, so applying it twice changes nothing.
 - events: the operation id is the event id. The event record is written after the counters,
   and the outcome handler's repair path (an event in the ticket's timeline without a record)
   re-applies them before writing the record.
@@ -64,7 +79,11 @@ JOURNAL = "counter_journal"
 # Operations remembered per counter document: enough for a replay after a restart to find its
 # own; a document sees one operation per batch or event that touches its day and department.
 OPS_KEPT = 50
+# A journal entry this old belongs to a writer taken for dead; a live one finishes a write in
+# seconds (a flush retried through a MongoDB outage claims its batches first, and a claimed
+# batch is completed through the claim, never counted apart).
 STALE_S = 120
+SWEEP_S = 60
 _DUPLICATE_KEY = 11000
 # The fields of a ticket that its counters depend on (never its text).
 STATE_FIELDS = {
@@ -139,6 +158,9 @@ class MongoCounters:
         # one of their tickets must not make the repair count them a second time.
         self._mine: set[str] = set()
         self._flush_lock = asyncio.Lock()
+        # This writer, in the entries it journals: its own unfinished inserts are its to repair.
+        self.instance = uuid.uuid4().hex
+        self._swept = time.monotonic()
 
     @property
     def deferred(self) -> int:
@@ -157,7 +179,13 @@ class MongoCounters:
         if not self.enabled or not ids:
             return None
         op = uuid.uuid4().hex
-        entry = {"_id": op, "collection": collection, "ids": list(ids), "at": datetime.now(UTC)}
+        entry = {
+            "_id": op,
+            "collection": collection,
+            "ids": list(ids),
+            "at": datetime.now(UTC),
+            "holder": self.instance,
+        }
         await self.journal.insert_one(entry)
         return op
 
@@ -240,15 +268,39 @@ class MongoCounters:
                 await self._write_flush(op, pending)
                 self._flushing = None
                 self._mine.difference_update(pending.ops)
+            if time.monotonic() - self._swept > SWEEP_S:
+                # A dead writer's batches are not left to the next start.
+                self._swept = time.monotonic()
+                await self.recover_stale(self.db["tickets"])
 
     async def _write_flush(self, op: str, pending: c.Pending) -> None:
-        if len(pending) > 1:
-            entry = {"_id": op, "covers": list(pending.ops), "at": datetime.now(UTC)}
+        # One batch is written under its own id, as anyone taking it over writes it: no claim.
+        owned = [op] if pending.ops == [op] else await self._claim(op, pending.ops)
+        if len(owned) < len(pending):
+            # Another writer met these tickets again and took them over: it counts them.
+            pending = pending.only(owned)
+        if not owned:
+            return
+        if owned != [op]:
+            entry = {"_id": op, "covers": owned, "at": datetime.now(UTC)}
             # Already there when an attempt failed after writing it.
             with contextlib.suppress(DuplicateKeyError):
                 await self.journal.insert_one(entry)
         await self.apply(op, pending.increments(), pending.lasts)
-        await self._close(op, pending.ops)
+        await self._close(op, owned)
+
+    async def _claim(self, op: str, ops: Sequence[str]) -> list[str]:
+        """The batches among ``ops`` whose entries this flush holds now (in order)."""
+        result = await self.journal.update_many(
+            {"_id": {"$in": list(ops)}, "flush": {"$exists": False}, "stolen": {"$exists": False}},
+            {"$set": {"flush": op}},
+        )
+        if result.modified_count == len(ops):
+            return list(ops)
+        # A retry (claimed before), or some taken over: only what names this flush is its own.
+        docs = await self.journal.find({"_id": {"$in": list(ops)}}, {"flush": 1}).to_list()
+        mine = {d["_id"] for d in docs if d.get("flush") == op}
+        return [o for o in ops if o in mine]
 
     async def _close(self, op: str, ops: Sequence[str]) -> None:
         """Delete the entries of the batches a flush covered, then (ordered) the flush's own:
@@ -358,9 +410,52 @@ class MongoCounters:
         entries = await self.journal.find({"_id": {"$in": wanted}}).to_list()
         if not entries:
             return 0
-        ids = [e["_id"] for e in entries]
-        flushes = await self.journal.find({"covers": {"$in": ids}}).to_list()
-        return await self._recover_all(tickets, entries, flushes)
+        claims = {str(e["flush"]) for e in entries if e.get("flush") not in (None, e["_id"])}
+        flushes = await self.journal.find({"_id": {"$in": sorted(claims)}}).to_list()
+        # Claimed by a flush not journaled yet: its writer is between two writes.
+        ready = {str(f["_id"]) for f in flushes}
+        takeable = [
+            e
+            for e in entries
+            if e.get("flush") == e["_id"]
+            or e.get("stolen")
+            or (e.get("flush") is None and await self._inserted(e))
+        ]
+        taken = await self._take(takeable)
+        left = [e for e in entries if e.get("flush") in ready]
+        return await self._recover_all(tickets, [*taken, *left], flushes)
+
+    async def _inserted(self, entry: Doc) -> bool:
+        """Whether the documents stamped with a batch's operation are final: its writer is
+        this process (whose insert returned), or every document it names exists (by whoever
+        inserted it), so that no more can be stamped with it."""
+        if entry.get("holder") == self.instance:
+            return True
+        ids = sorted(set(entry.get("ids", [])))
+        collection = self.db[
+            "deadletters" if entry.get("collection") == "deadletters" else "tickets"
+        ]
+        found: int = await collection.count_documents({"_id": {"$in": ids}})
+        return found == len(ids)
+
+    async def _take(self, entries: Sequence[Doc], *, from_flush: bool = False) -> list[Doc]:
+        """The entries this writer may now count on their own: those no flush claimed are
+        marked taken first, so that a flush can no longer claim them (or, ``from_flush``, those
+        whose claiming flush never journaled itself are taken from it)."""
+        out: list[Doc] = []
+        for entry in entries:
+            claim = entry.get("flush")
+            if claim == entry["_id"] or (entry.get("stolen") and claim is None):
+                out.append(entry)
+                continue
+            condition: Doc = {"flush": claim} if from_flush else {"flush": {"$exists": False}}
+            result = await self.journal.update_one(
+                {"_id": entry["_id"], **condition},
+                {"$set": {"stolen": True}, "$unset": {"flush": ""}},
+            )
+            if result.matched_count:
+                out.append(entry)
+        return out
 
     async def recover_stale(self, tickets: AsyncCollection[Doc]) -> int:
         """Re-apply operations left unfinished (a crashed writer) more than STALE_S ago."""
@@ -370,14 +465,16 @@ class MongoCounters:
         stale = await self.journal.find({"at": {"$lt": before}}).to_list()
         flushes = [e for e in stale if "covers" in e]
         batches = [e for e in stale if "covers" not in e and e["_id"] not in self._mine]
+        claims = {str(e["flush"]) for e in batches if e.get("flush") not in (None, e["_id"])}
         # A recent flush covering an old batch may be a live writer's: both are left alone.
-        recent = await self.journal.find(
-            {"covers": {"$in": [e["_id"] for e in batches]}, "at": {"$gte": before}}
-        ).to_list()
-        taken = {o for f in recent for o in f["covers"]}
-        return await self._recover_all(
-            tickets, [e for e in batches if e["_id"] not in taken], flushes
-        )
+        journaled = {
+            str(f["_id"])
+            for f in await self.journal.find({"_id": {"$in": sorted(claims)}}).to_list()
+        }
+        unclaimed = [e for e in batches if e.get("flush") in (None, e["_id"])]
+        orphans = [e for e in batches if e.get("flush") in claims - journaled]
+        taken = [*await self._take(unclaimed), *await self._take(orphans, from_flush=True)]
+        return await self._recover_all(tickets, taken, flushes)
 
     async def _recover_all(
         self, tickets: AsyncCollection[Doc], entries: Sequence[Doc], flushes: Sequence[Doc]

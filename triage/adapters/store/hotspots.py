@@ -1,14 +1,21 @@
 """MongoDB `hotspots`: one document per hot spot, and each ticket's `hotspot_id`.
 
-A batch's detection is written in two idempotent steps, tickets first: each ticket document
-is stored with its `hotspot_id` (``TicketRecord.hotspot_id``), then each hot spot the batch
-touched is `$set` whole from the detector's state (counters, day counts, member ids, recent
-titles). Callers are counted in memory by a hash and never stored: a hash of a phone number
-is a phone number to anyone who can enumerate them, so after a restart a caller who already
-wrote about a hot spot counts once more. Replaying a batch writes the same values again. If
-the process stops between the two steps, the rebuild at the next start finds tickets that
-their hot spot does not list yet and counts them in then (``Detector.restore``), so nothing
-is lost and nothing is counted twice.
+Only the hot-spot stage writes here, and every write is per ticket and idempotent, so a
+replay, a retry, or an owner that has not noticed it lost its partition yet can never undo
+another writer's work. A batch is written in two steps: each ticket's `hotspot_id`; then per
+ticket one update of its hot spot that lists it (`$addToSet`) and counts it (`$inc` of
+tickets, callers, its day and department; `$min`/`$max` of its span), applied only when the
+hot spot does not list it yet (an upsert that finds it listed fails with a duplicate key, which
+means "already done"). The last update of each hot spot in the batch also `$set`s the figures
+derived from the owner's state (title, places, heat, peak and recent weeks, recent titles). A hot
+spot of one ticket has its document too, so that every id a ticket or a suggestion names
+resolves; the list shows only those of two or more.
+
+Callers are counted in memory by a hash and never stored: a hash of a phone number is a phone
+number to anyone who can enumerate them, so after a rebuild a caller who already wrote about a
+hot spot counts once more. If the owner stops between the steps, the rebuild at the next
+assignment finds tickets whose hot spot does not list them yet and counts them in memory
+(``Detector.restore``), and the replayed batch writes their updates.
 
 Queries use only `find` with `$gte`/`$lte`/equality on stored fields and `sort` on an indexed
 one; the local days of a hot spot's first and last ticket are stored for the date filters.
@@ -21,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient, IndexModel, UpdateOne
+from pymongo import AsyncMongoClient, IndexModel, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from triage.adapters.store.mongo import translate_error
@@ -30,14 +37,29 @@ from triage.core.errors import StoreError
 from triage.core.hotspots import HotspotSummary, Sighting, Spot
 
 HOTSPOT_INDEXES = (("heat", -1), ("last_day", -1))
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """One ticket counted into its hot spot: what its own update adds."""
+
+    hotspot_id: str
+    ticket_id: str
+    at: datetime
+    department: str
+    new_caller: bool
+    likes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class HotspotWrite:
-    """What one batch's detection changed: ticket -> hot spot, and the touched hot spots."""
+    """What one batch's detection changed: ticket -> hot spot, each ticket's update of its
+    hot spot, and the touched hot spots' derived figures (with recent member titles)."""
 
     assignments: tuple[tuple[str, str], ...]
-    spots: tuple[tuple[HotspotSummary, tuple[str, ...]], ...]  # with recent member titles
+    joins: tuple[Joined, ...] = ()
+    spots: tuple[tuple[HotspotSummary, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +80,7 @@ class HotspotStore(Protocol):
     async def window(self, since: datetime) -> list[tuple[Sighting, str]]: ...
     async def ranked(self, query: HotspotQuery) -> list[Doc]: ...
     async def get(self, hotspot_id: str) -> Doc | None: ...
-    async def tickets(self, ticket_ids: Sequence[str]) -> dict[str, Doc]: ...
+    async def tickets(self, ticket_ids: Sequence[str], *, body: bool = False) -> dict[str, Doc]: ...
     async def close(self) -> None: ...
 
 
@@ -66,25 +88,36 @@ def _local_day(at: datetime) -> str:
     return at.astimezone(LOCAL_TZ).date().isoformat()
 
 
-def hotspot_document(summary: HotspotSummary, titles: Sequence[str]) -> Doc:
-    """The stored form of a hot spot (``_id`` aside): readable fields, then restart state."""
+def join_update(join: Joined, derived: Doc | None = None) -> UpdateOne:
+    """The idempotent update that lists and counts one ticket in its hot spot (and sets the
+    ``derived`` figures, if given)."""
+    update: Doc = {
+        "$addToSet": {"members": join.ticket_id, "departments": join.department},
+        "$inc": {
+            "tickets": 1,
+            "callers": 1 if join.new_caller else 0,
+            "likes": join.likes,
+            f"days.{join.at.date().isoformat()}": 1,
+            f"department_counts.{join.department}": 1,
+        },
+        "$min": {"first_at": join.at, "first_day": _local_day(join.at)},
+        "$max": {"last_at": join.at, "last_day": _local_day(join.at)},
+    }
+    if derived:
+        update["$set"] = derived
+    return UpdateOne(
+        {"_id": join.hotspot_id, "members": {"$ne": join.ticket_id}}, update, upsert=True
+    )
+
+
+def derived_fields(summary: HotspotSummary, titles: Sequence[str]) -> Doc:
+    """What the owner computes from the whole hot spot, `$set` after its tickets' updates."""
     return {
         "title": summary.title,
         "places": list(summary.places),
-        "first_at": summary.first_at,
-        "last_at": summary.last_at,
-        "first_day": _local_day(summary.first_at),
-        "last_day": _local_day(summary.last_at),
-        "tickets": summary.tickets,
-        "callers": summary.callers,
-        "likes": summary.likes,
         "peak_7d": summary.peak_7d,
         "recent_7d": summary.recent_7d,
         "heat": summary.heat,
-        "departments": sorted(summary.departments),
-        "department_counts": dict(summary.departments),
-        "days": dict(summary.days),
-        "members": list(summary.members),
         "titles": list(titles),
     }
 
@@ -130,27 +163,36 @@ class MongoHotspotStore:
             raise translate_error(exc) from exc
 
     async def save(self, write: HotspotWrite) -> None:
-        """The touched hot spots; the tickets' `hotspot_id` went with the tickets themselves."""
-        if write.spots:
+        """The tickets' `hotspot_id`, each ticket's update of its hot spot, then the figures."""
+        by_spot: dict[str, list[str]] = {}
+        for ticket_id, hotspot_id in write.assignments:
+            by_spot.setdefault(hotspot_id, []).append(ticket_id)
+        if by_spot:
             await self._bulk(
-                self.hotspots,
+                self.ticket_docs,
                 [
-                    UpdateOne(
-                        {"_id": s.hotspot_id},
-                        {"$set": hotspot_document(s, titles)},
-                        upsert=True,
-                    )
-                    for s, titles in write.spots
+                    UpdateMany({"_id": {"$in": ids}}, {"$set": {"hotspot_id": hotspot_id}})
+                    for hotspot_id, ids in by_spot.items()
                 ],
             )
+        if write.joins:
+            derived = {s.hotspot_id: derived_fields(s, titles) for s, titles in write.spots}
+            last = {j.hotspot_id: i for i, j in enumerate(write.joins)}
+            ops = [
+                join_update(j, derived.get(j.hotspot_id) if last[j.hotspot_id] == i else None)
+                for i, j in enumerate(write.joins)
+            ]
+            await self._bulk(self.hotspots, ops)
 
-    async def _bulk(self, collection: Any, ops: list[UpdateOne]) -> None:
+    async def _bulk(self, collection: Any, ops: Sequence[UpdateOne | UpdateMany]) -> None:
         try:
-            await collection.bulk_write(ops, ordered=False)
+            await collection.bulk_write(list(ops), ordered=False)
         except BulkWriteError as exc:
-            raise StoreError(
-                f"hot-spot write failed: {exc.details.get('writeErrors', [])[:3]}"
-            ) from exc
+            errors = exc.details.get("writeErrors", [])
+            # A duplicate key is an upsert that found its ticket listed already: done before.
+            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+            if others:
+                raise StoreError(f"hot-spot write failed: {others[:3]}") from exc
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
@@ -226,14 +268,18 @@ class MongoHotspotStore:
             raise translate_error(exc) from exc
         return doc
 
-    async def tickets(self, ticket_ids: Sequence[str]) -> dict[str, Doc]:
-        """Where these tickets went and how they ended, by id (by primary key: no scan)."""
+    async def tickets(self, ticket_ids: Sequence[str], *, body: bool = False) -> dict[str, Doc]:
+        """Where these tickets went and how they ended, by id (by primary key: no scan);
+        with ``body``, their text too."""
+        fields = {"department": 1, "status": 1, "received_at": 1, "title": 1, "body": int(body)}
+        if not body:
+            del fields["body"]
         if not ticket_ids:
             return {}
         try:
             cursor = self.ticket_docs.find(
                 {"_id": {"$in": list(ticket_ids)}},
-                {"department": 1, "status": 1, "received_at": 1, "title": 1},
+                fields,
             )
             docs: list[Doc] = await cursor.to_list()
         except PyMongoError as exc:

@@ -32,6 +32,7 @@ class MemoryTicketStore:
     docs: dict[str, Doc] = field(default_factory=dict)
     deadletters: dict[str, DeadLetterRecord] = field(default_factory=dict)
     events: dict[str, Doc] = field(default_factory=dict)
+    refusals: dict[str, Doc] = field(default_factory=dict)
     model_activations: dict[int, Doc] = field(default_factory=dict)
     counters: dict[str, Doc] = field(default_factory=dict)
     # Counters of batches written with ``defer_counts``, until ``flush_counts``.
@@ -94,6 +95,10 @@ class MemoryTicketStore:
                 kind = reason_kind(record.reason)
                 counters.apply_to(self.counters, counters.deadletter_increments(day, kind))
             self.deadletters.setdefault(record.key, record)
+
+    async def deadletter_stored(self, key: str) -> bool:
+        self._check()
+        return key in self.deadletters
 
     async def get(self, ticket_id: str) -> Doc | None:
         self._check()
@@ -163,6 +168,30 @@ class MemoryTicketStore:
         self._check()
         if event_id in self.events:
             self.events[event_id]["published"] = True
+
+    async def find_refusal(self, event_id: str) -> Doc | None:
+        self._check()
+        return self.refusals.get(event_id)
+
+    async def record_refusal(self, refusal: Doc) -> Doc | None:
+        self._check()
+        earlier = self.refusals.get(refusal["_id"])
+        if earlier is None:
+            self.refusals[refusal["_id"]] = dict(refusal)
+        return earlier
+
+    async def claim_dead_letter(self, event_id: str, source: Doc) -> Doc | None:
+        self._check()
+        refusal = self.refusals.get(event_id)
+        if refusal is not None and refusal.get("dead_letter") is None:
+            refusal["dead_letter"] = dict(source)
+        return refusal
+
+    async def mark_dead_lettered(self, event_id: str) -> None:
+        self._check()
+        refusal = self.refusals.get(event_id)
+        if refusal is not None and refusal.get("dead_letter") is not None:
+            refusal["dead_letter"]["written"] = True
 
     async def list_tickets(
         self, *, department: str | None, status: str | None, limit: int, after: str | None

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    CollectionInvalid,
+    ConnectionFailure,
+    DuplicateKeyError,
+    PyMongoError,
+)
 
 from triage.adapters.store.counter_cache import Grain, Parts, select
 from triage.adapters.store.counters import COUNTERS, STATE_FIELDS, MongoCounters
@@ -31,6 +37,7 @@ from triage.core.errors import StoreError, StoreUnavailableError
 from triage.core.stats import StatsQuery, reason_kind
 
 _DUPLICATE_KEY = 11000
+REFUSALS = "refused_events"
 # Settled tickets by time, for `triage outcomes export`; sparse, so inserts do not pay for it.
 SETTLED_INDEX = IndexModel([("accepted_at", 1)], name="accepted_at_sparse", sparse=True)
 
@@ -46,6 +53,8 @@ class MongoTicketStore:
         self.tickets = self._db["tickets"]
         self.deadletters = self._db["deadletters"]
         self.events = self._db["events"]
+        # Keyed by event id: the unique ``_id`` index is all a lookup needs.
+        self.refusals = self._db[REFUSALS]
         self.model_activations = self._db["model_activations"]
         # Daily statistics counters, written with every ticket, event and dead letter.
         self.counters = MongoCounters(self._db, enabled=counters)
@@ -54,6 +63,10 @@ class MongoTicketStore:
         try:
             await self.tickets.create_indexes([IndexModel(key) for key in TICKET_INDEXES])
             await self.events.create_indexes([IndexModel("event_id", unique=True)])
+            # Made here, before any insert can create it (see the README on SecantusDB).
+            if not await self._db.list_collection_names(filter={"name": REFUSALS}):
+                with contextlib.suppress(CollectionInvalid):
+                    await self._db.create_collection(REFUSALS)
             await self.tickets.create_indexes([SETTLED_INDEX])
             await self.counters.ensure_indexes()
             await self.counters.recover_stale(self.tickets)
@@ -82,6 +95,7 @@ class MongoTicketStore:
                 for doc in docs:
                     doc["stats_op"] = op
             inserted = docs
+            failed: set[int] = set()
             try:
                 await self.tickets.insert_many(docs, ordered=False)
             except BulkWriteError as exc:
@@ -90,6 +104,7 @@ class MongoTicketStore:
                     raise StoreError(f"insert failed: {errors[:3]}") from exc
                 failed = {e["index"] for e in errors}
                 inserted = [d for i, d in enumerate(docs) if i not in failed]
+            if failed:
                 existing = [updates[i] for i in sorted(failed)]
                 old = await self.counters.before_update(
                     self.tickets, [f["_id"] for f, _ in existing]
@@ -129,6 +144,12 @@ class MongoTicketStore:
         ]
         try:
             await self.counters.write_deadletters(self.deadletters, docs)
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def deadletter_stored(self, key: str) -> bool:
+        try:
+            return await self.deadletters.find_one({"_id": key}, {"_id": 1}) is not None
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 
@@ -244,6 +265,45 @@ class MongoTicketStore:
     async def mark_published(self, event_id: str) -> None:
         try:
             await self.events.update_one({"event_id": event_id}, {"$set": {"published": True}})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+
+    async def find_refusal(self, event_id: str) -> Doc | None:
+        try:
+            doc: Doc | None = await self.refusals.find_one({"_id": event_id})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return doc
+
+    async def record_refusal(self, refusal: Doc) -> Doc | None:
+        try:
+            try:
+                await self.refusals.insert_one(dict(refusal))
+            except DuplicateKeyError:
+                earlier: Doc | None = await self.refusals.find_one({"_id": refusal["_id"]})
+                return earlier
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return None
+
+    async def claim_dead_letter(self, event_id: str, source: Doc) -> Doc | None:
+        try:
+            doc: Doc | None = await self.refusals.find_one_and_update(
+                {"_id": event_id, "dead_letter": None},
+                {"$set": {"dead_letter": source}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                doc = await self.refusals.find_one({"_id": event_id})
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return doc
+
+    async def mark_dead_lettered(self, event_id: str) -> None:
+        try:
+            await self.refusals.update_one(
+                {"_id": event_id}, {"$set": {"dead_letter.written": True}}
+            )
         except PyMongoError as exc:
             raise translate_error(exc) from exc
 

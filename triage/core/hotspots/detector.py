@@ -17,11 +17,14 @@ assignments after a restart without assigning anything again.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
+import zlib
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -64,6 +67,13 @@ class _Entry:
         self.hotspot_id = hotspot_id
         self.terms = terms
         self.places = places
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _slot(term: str) -> int:
+    """A term's document-frequency slot, the same in every process (``hash`` of a str is
+    salted per process, and replicas must score alike)."""
+    return zlib.crc32(term.encode()) & _DF_MASK
 
 
 def _day(at: datetime) -> float:
@@ -157,6 +167,7 @@ class Detector:
         spot = self._spots.get(hotspot_id)
         if spot is None:
             spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
+        callers = spot.callers
         spot.add(
             sighting.ticket_id,
             sighting.received_at,
@@ -169,7 +180,7 @@ class Detector:
         if len(spot.days) > self.config.window_days + 8:
             spot.prune_days((sighting.received_at - self._window).date())
         self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
-        return assignment
+        return replace(assignment, new_caller=spot.callers > callers)
 
     def restore(self, sighting: Sighting, hotspot_id: str) -> None:
         """Put back a ticket whose hot spot is already recorded (rebuilding after a restart).
@@ -201,6 +212,17 @@ class Detector:
                 department=sighting.department,
             )
         self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+
+    def follow(self, sighting: Sighting, hotspot_id: str) -> None:
+        """Add a ticket whose hot spot another process decided, to the window only: a reader
+        that answers `similar` keeps no hot-spot counters (the stored documents hold them)."""
+        if sighting.ticket_id in self._by_id:
+            return
+        day = _day(sighting.received_at)
+        self._advance(day)
+        terms = self._bag(sighting.title, sighting.body)
+        self._add(sighting.ticket_id, day, hotspot_id, self._vector(terms, day, count=True), terms)
+        self._retired.clear()  # no counters to retire
 
     def restored(self) -> None:
         """End of a rebuild: drop the member sets it needed."""
@@ -249,9 +271,7 @@ class Detector:
         if not terms.terms:
             return []
         scale = self._scale(day)
-        index = (
-            np.fromiter(map(hash, terms.terms), dtype=np.int64, count=len(terms.terms)) & _DF_MASK
-        )
+        index = np.fromiter(map(_slot, terms.terms), dtype=np.int64, count=len(terms.terms))
         if count:
             self._n += scale
             self._df[index] += scale

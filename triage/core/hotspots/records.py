@@ -80,6 +80,8 @@ class Assignment:
     seeded: bool
     matched: Match | None
     replayed: bool = False
+    # whether the ticket's caller was new to the hot spot (counted once among its callers)
+    new_caller: bool = False
 
 
 def hotspot_id_for(seed_ticket_id: str) -> str:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from triage.service.api import (
     departments,
+    desk,
     hotspots,
     models,
     openapi,
@@ -29,10 +30,20 @@ def add_api_routes(app: web.Application, tokens: TokenSet) -> None:
     """Routes and middlewares of the API on ``app`` (before it starts)."""
     app.middlewares.append(error_middleware)
     app.middlewares.append(auth_middleware(tokens))
-    for module in (suggest, tickets, departments, models, stats, hotspots, shadow):
+    for module in (suggest, tickets, departments, desk, models, stats, hotspots, shadow):
         module.add_routes(app)
     spec = openapi.document(
-        {**stats.OPENAPI_PATHS, **hotspots.OPENAPI_PATHS, **shadow.OPENAPI_PATHS},
-        {**stats.OPENAPI_SCHEMAS, **hotspots.OPENAPI_SCHEMAS, **shadow.OPENAPI_SCHEMAS},
+        {
+            **stats.OPENAPI_PATHS,
+            **hotspots.OPENAPI_PATHS,
+            **shadow.OPENAPI_PATHS,
+            **desk.OPENAPI_PATHS,
+        },
+        {
+            **stats.OPENAPI_SCHEMAS,
+            **hotspots.OPENAPI_SCHEMAS,
+            **shadow.OPENAPI_SCHEMAS,
+            **desk.OPENAPI_SCHEMAS,
+        },
     )
     openapi.add_routes(app, spec)

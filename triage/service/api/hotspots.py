@@ -16,13 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from triage.adapters.store import HotspotQuery
-from triage.core.hotspots import Match
 from triage.service.api.auth import PRINCIPAL, requires
 from triage.service.api.errors import ApiError, json_response
+from triage.service.api.hotspot_titles import readable_members, readable_summaries
 from triage.service.api.query import local_day, readable_department, refuse_unknown
-from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, REGISTRY
+from triage.service.keys import HOTSPOT_STORE, REGISTRY
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes", "similar_for"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes"]
 
 READERS = ("supervisor", "trainer", "agent", "department")
 PARAMETERS = ("from", "to", "department", "limit")
@@ -85,7 +85,7 @@ async def list_hotspots(request: web.Request) -> web.Response:
             "from": query.first_day,
             "to": query.last_day,
             "department": query.department,
-            "hotspots": [_summary(d) for d in docs],
+            "hotspots": await readable_summaries(request.app, docs, [_summary(d) for d in docs]),
         }
     )
 
@@ -118,48 +118,16 @@ async def get_hotspot(request: web.Request) -> web.Response:
         for tid in shown
     ]
     statuses = Counter(r["status"] for r in rows if r["status"] is not None)
+    await readable_members(request.app, rows)
     return json_response(
         {
-            **_summary(doc),
+            **(await readable_summaries(request.app, [doc], [_summary(doc)]))[0],
             "days": doc.get("days", {}),
             "statuses": dict(statuses),
             "members_listed": len(members),
             "members": rows,
         }
     )
-
-
-async def similar_for(app: web.Application, title: str, body: str) -> dict[str, Any]:
-    """`similar` and `hotspot` of a suggestion: recent tickets like this text, where each went
-    and how it ended, and the hot spot it would join. Empty where no detector runs (an API
-    started with --no-consumer, or TRIAGE_HOTSPOT_WINDOW_DAYS=0)."""
-    tracker = app.get(HOTSPOTS)
-    if tracker is None:
-        return {"similar": [], "hotspot": None}
-    matches: list[Match]
-    matches, joins = tracker.similar(title, body)
-    found = await app[HOTSPOT_STORE].tickets([m.ticket_id for m in matches]) if matches else {}
-    similar = [
-        {
-            "ticket_id": m.ticket_id,
-            "similarity": m.similarity,
-            "hotspot_id": m.hotspot_id,
-            "department": found.get(m.ticket_id, {}).get("department"),
-            "status": found.get(m.ticket_id, {}).get("status"),
-        }
-        for m in matches
-    ]
-    hotspot = None
-    spot = tracker.detector.spot(joins) if joins else None
-    if spot is not None:
-        summary = spot.summary()
-        hotspot = {
-            "hotspot_id": summary.hotspot_id,
-            "title": summary.title,
-            "tickets": summary.tickets,
-            "heat": summary.heat,
-        }
-    return {"similar": similar, "hotspot": hotspot}
 
 
 def add_routes(app: web.Application) -> None:
@@ -305,13 +273,25 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
     "SimilarTicket": {
         "type": "object",
-        "required": ["ticket_id", "similarity", "hotspot_id", "department", "status"],
+        "required": [
+            "ticket_id",
+            "similarity",
+            "hotspot_id",
+            "title",
+            "department",
+            "department_name",
+            "status",
+            "status_label",
+        ],
         "properties": {
             "ticket_id": _STR,
             "similarity": {"type": "number", "minimum": 0, "maximum": 1},
             "hotspot_id": _STR,
+            "title": {**_STR, "description": "The ticket's title, else its text's start."},
             "department": _OSTR,
+            "department_name": _OSTR,
             "status": _OSTR,
+            "status_label": {**_OSTR, "description": "The status in Chinese, e.g. 已派单."},
         },
     },
     "HotspotBrief": {

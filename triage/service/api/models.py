@@ -9,7 +9,8 @@ import msgspec
 from aiohttp import web
 
 from training.verdict import read_verdicts
-from triage.adapters.activation import activate, rollback
+from triage.adapters.activation import ActivationError, activate, rollback
+from triage.adapters.model_cache import ModelStoreError
 from triage.service.api.auth import requires
 from triage.service.api.errors import decode_json
 from triage.service.keys import CATALOG, MODEL, REGISTRY, STORE
@@ -33,7 +34,7 @@ def _iso(value: Any) -> Any:
 @requires("trainer", "supervisor")
 async def list_models(request: web.Request) -> web.Response:
     app = request.app
-    manifests = app[CATALOG].manifests()
+    manifests = await app[CATALOG].listing()
     running = app[MODEL].version
     history = await app[STORE].activations(20)
     versions = [
@@ -69,7 +70,11 @@ async def activate_model(request: web.Request) -> web.Response:
     if request.can_read_body:
         body = await decode_json(request, ActivateIn)
     version = request.match_info["version"]
-    folder = app[CATALOG].path(version)
+    try:
+        # Copied from the model store first when this replica lacks it: its verdict with it.
+        folder = await app[CATALOG].fetch(version)
+    except ModelStoreError as exc:
+        raise ActivationError(str(exc), status=422) from exc
     result = await activate(
         version,
         slot=app[MODEL],

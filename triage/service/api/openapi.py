@@ -57,7 +57,8 @@ PATHS: dict[str, S] = {
     "/v1/tickets": {
         "get": {
             "summary": "A page of tickets, by department and status",
-            "description": "Roles: agent, supervisor, department (its own tickets only).",
+            "description": "Roles: agent, supervisor, department (its own tickets only). "
+            "An unknown parameter gets 422 naming it.",
             "security": AUTH,
             "parameters": [
                 {"name": "department", "in": "query", "schema": STR},
@@ -103,7 +104,10 @@ PATHS: dict[str, S] = {
         "post": {
             "summary": "What happened next: accept, return (退单), resolve (办结), reassign",
             "description": "Departments accept, return and resolve their own tickets; agents "
-            "reassign. Idempotent by event_id. A reassign to a department that handles several "
+            "reassign. Idempotent by event_id: a repeat of an applied event answers "
+            '"duplicate": true, a repeat of a refused one its first refusal (same status and '
+            "reason), the id sent with other content 409. A reassign to a department that "
+            "handles several "
             "labels (a merged district bureau) may state which one is meant in `label`; the "
             "outcomes export uses it as the ticket's label (422 when the department does not "
             "handle it, or with another event type).",

@@ -16,7 +16,7 @@ from triage.core.domain import Prediction, TicketText
 from triage.core.routing import content_hash, decide
 from triage.service.api.auth import requires
 from triage.service.api.errors import ApiError, decode_json, json_response
-from triage.service.api.hotspots import similar_for
+from triage.service.api.similar import similar_for
 from triage.service.keys import MODEL, REGISTRY, SETTINGS
 
 __all__ = ["add_routes", "suggest"]

@@ -15,11 +15,13 @@ from triage.adapters.outcome_handler import EventIn, handle_event
 from triage.core.outcomes import STATUSES, Actor
 from triage.service.api.auth import PRINCIPAL, Principal, requires
 from triage.service.api.errors import ApiError, decode_json
+from triage.service.api.query import refuse_unknown
 from triage.service.keys import PRODUCER, REGISTRY, SETTINGS, STORE
 
 __all__ = ["add_routes", "ticket_json"]
 
 MAX_PAGE = 200
+LIST_PARAMETERS = ("department", "status", "limit", "after")
 
 
 def _iso(value: Any) -> Any:
@@ -92,6 +94,9 @@ def ticket_json(doc: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
             for a in doc.get("assignments", [])
         ]
         out["timeline"] = [_timeline(h) for h in doc.get("status_history", [])]
+        # Tickets stored before the first entry carried its department: the decision's.
+        for entry, decision in zip(out["timeline"][:1], out["decisions"][:1], strict=False):
+            entry["department"] = entry["department"] or decision["department"]
     return out
 
 
@@ -114,6 +119,7 @@ async def get_ticket(request: web.Request) -> web.Response:
 async def list_tickets(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     query = request.query
+    refuse_unknown(query, LIST_PARAMETERS)
     department = query.get("department") or None
     status = query.get("status") or None
     after = query.get("after") or None
@@ -151,9 +157,8 @@ async def post_event(request: web.Request) -> web.Response:
             raise ApiError(403, "a department returns a ticket; an agent reassigns it")
         if event.department not in (None, principal.department):
             raise ApiError(403, "a department acts for itself only", field="department")
-        doc = await app[STORE].get(ticket_id)
-        if doc is not None and not _visible(principal, doc):
-            raise ApiError(403, "this ticket belongs to another department")
+        # Whether the ticket is with this department is the handler's to decide, after it
+        # looked the event id up: a retry gets the first answer, not one on today's state.
     elif event.type != "reassign":
         raise ApiError(403, f"an agent may reassign; {event.type} is for the department")
     result = await handle_event(

@@ -1,0 +1,287 @@
+"""The hot-spot stage: group ``<group>-hotspots`` on ``<prefix>.decided`` (one partition).
+
+One partition means one owner at a time sees every decided ticket, whatever the number of
+replicas: a hot spot can never be split along partitions. The owner puts the tickets back in
+``received_at`` order (``streams.ordering``: a merge of the tickets topic's partitions, each
+decided in order by the routing stage), detects them, writes them (``HotspotStore.save``: per
+ticket, idempotent), publishes each ticket with its hot spot to ``<prefix>.detected`` for the
+replicas answering `similar`, and only then commits, up to the oldest ticket still waiting in
+the merge. On every assignment it rebuilds its window from MongoDB before it detects anything,
+so a partition that moves (a replica joining, stopping or dying) goes on from exactly what is
+stored: the tickets replayed since the last commit are in the window already and change
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from streams.batch import Message
+from streams.consumer import Backoff, commit_owned, fetch_unless_stopped, group_consumer
+from streams.deadletter import dead_letter
+from streams.exceptions import StreamsError
+from streams.ordering import Merger, Queued
+from streams.producer import Outgoing, Producer
+from streams.sightings import DecidedTicket, decode_decided, detected_message
+from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.core.errors import StoreError
+from triage.core.settings import Settings
+
+__all__ = ["HotspotConsumer"]
+
+log = structlog.get_logger("streams.hotspots")
+
+# How often the owner asks whether a tickets partition with nothing queued is done for now.
+IDLE_CHECK_S = 0.2
+REBALANCE_TIMEOUT_MS = 120_000
+IDLE_LOOKUP_S = 5.0
+# Beyond this wait for one partition (its routing stalled), the others go on without it.
+MAX_WAIT_S = 30.0
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lock: asyncio.Lock, assigned: Callable[[bool], None]) -> None:
+        self._lock, self._assigned = lock, assigned
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # A batch is detected, written and committed under the lock: once it is free, nothing
+        # of the partition is in hand any more.
+        async with self._lock:
+            log.info("hot-spot partition revoked", partitions=sorted(map(str, revoked)))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("hot-spot partition assigned", partitions=sorted(map(str, assigned)))
+        self._assigned(bool(assigned))
+
+
+class HotspotConsumer:
+    """The owner of the decided-tickets partition; ``stop()`` finishes the batch in hand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tracker: HotspotTracker,
+        producer: Producer,
+        executor: Executor | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings, self.tracker, self.producer = settings, tracker, producer
+        self.executor = executor
+        self.detected = 0
+        self.rebuilds = 0
+        self._sleep = sleep
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._stale = True
+        # A batch is detected and written under the lock that a revocation waits for, and
+        # the first after an assignment rebuilds the window: both can outlast the session
+        # timeout on a busy machine, and a member that misses the rebalance is dropped,
+        # rejoins and triggers the next one.
+        self._consumer = group_consumer(
+            settings, settings.hotspots_group_id, rebalance_timeout_ms=REBALANCE_TIMEOUT_MS
+        )
+        self._admin: AIOKafkaAdminClient | None = None
+        self._merger: Merger | None = None
+        self._waiting_since: float | None = None
+        self._last_idle_check = 0.0
+        self._idle: set[int] = set()
+        self._committed: int | None = None
+
+    @property
+    def owns(self) -> bool:
+        return bool(self._consumer.assignment())
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _assigned(self, any_: bool) -> None:
+        # Rebuilt before the next batch: another owner may have written since this one's
+        # window was built, even if the partition comes back to this member.
+        self._stale = self._stale or any_
+
+    async def run(self) -> None:
+        self._admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=f"{self.settings.hotspots_group_id}-admin",
+        )
+        await self._admin.start()
+        await self._consumer.start()
+        try:
+            listener = _Listener(self._lock, self._assigned)
+            self._consumer.subscribe([self.settings.topics.decided], listener=listener)
+            while not self._stopping.is_set():
+                await self._step()
+        finally:
+            await self._consumer.stop()
+            await self._admin.close()
+            log.info("hot-spot consumer stopped", detected=self.detected, rebuilds=self.rebuilds)
+
+    async def _step(self) -> None:
+        waiting = self._merger is not None and len(self._merger) > 0
+        fetched = await fetch_unless_stopped(
+            self._consumer,
+            self._stopping,
+            timeout_ms=int(IDLE_CHECK_S * 1000) if waiting else 1000,
+            max_records=self.settings.batch_size,
+        )
+        if fetched is None:
+            return
+        async with self._lock:
+            assigned = self._consumer.assignment()
+            if not assigned:
+                return
+            if self._stale or self._merger is None:
+                await self._retry("hot-spot window rebuild", self.tracker.rebuild)
+                self._merger = Merger(await self._sources())
+                self._committed = None
+                self.rebuilds += 1
+                self._stale = False
+            merger = self._merger
+            # records of a partition taken away meanwhile are its new owner's
+            messages = [m for tp, batch in fetched.items() if tp in assigned for m in batch]
+            dead = self._queue(merger, messages)
+            released = merger.release(await self._idle_sources(merger))
+            if not released and merger and self._waited_too_long():
+                log.warning("a tickets partition stalled: detecting without it", queued=len(merger))
+                released = merger.release(force=True)
+            self._waiting_since = None if released or not merger else self._waiting_since
+            if self._waiting_since is None and merger:
+                self._waiting_since = time.monotonic()
+            if released or dead:
+                await self._detect(released, dead)
+            offset = merger.commit_offset()
+            if offset is not None and offset != self._committed:
+                decided = TopicPartition(self.settings.topics.decided, 0)
+                await commit_owned(
+                    self._consumer, {decided: offset}, sleep=self._sleep, stopping=self._stopping
+                )
+                self._committed = offset
+
+    def _queue(self, merger: Merger, messages: list[Message]) -> list[Outgoing]:
+        """Queue the decided tickets; dead letters for what cannot be read."""
+        queued: list[Queued] = []
+        dead: list[Outgoing] = []
+        for msg in messages:
+            ticket = decode_decided(msg.value)
+            if isinstance(ticket, str):
+                log.warning("dead letter", topic=msg.topic, offset=msg.offset, reason=ticket[:200])
+                out, _ = dead_letter(
+                    msg.topic,
+                    msg.partition,
+                    msg.offset,
+                    msg.key,
+                    msg.value,
+                    ticket,
+                    deadletter_topic=self.settings.topics.deadletter,
+                )
+                dead.append(out)
+                merger.skip(msg.offset)
+            else:
+                queued.append(Queued(ticket.source, msg.offset, ticket.received_at, ticket))
+        merger.add(queued)
+        return dead
+
+    async def _sources(self) -> int:
+        """How many partitions the tickets topic has (each a stream to merge)."""
+
+        async def describe() -> None:
+            admin = self._admin
+            if admin is None:
+                raise StreamsError("admin client not started")
+            [topic] = await admin.describe_topics([self.settings.topics.tickets])
+            found["n"] = len(topic["partitions"])
+
+        found: dict[str, int] = {}
+        await self._retry("tickets partitions", describe)
+        return found["n"]
+
+    async def _idle_sources(self, merger: Merger) -> set[int]:
+        """The tickets partitions with nothing queued that have nothing more to send: the
+        routing stage committed all of them, and everything in `decided` has been read."""
+        empty = merger.empty_sources()
+        if not empty:
+            return set()
+        now = time.monotonic()
+        if now - self._last_idle_check < IDLE_CHECK_S:
+            return self._idle & empty
+        self._last_idle_check = now
+        try:
+            # bounded: a lookup stuck on a broker must not hold the batch (and the lock)
+            self._idle = await asyncio.wait_for(self._caught_up(empty), IDLE_LOOKUP_S)
+        except (KafkaError, StreamsError, TimeoutError) as exc:
+            log.warning("cannot tell whether routing is done", error=type(exc).__name__)
+            self._idle = set()
+        return self._idle
+
+    async def _caught_up(self, sources: set[int]) -> set[int]:
+        admin, topics = self._admin, self.settings.topics
+        if admin is None:
+            return set()
+        tps = [TopicPartition(topics.tickets, p) for p in sorted(sources)]
+        committed = await admin.list_consumer_group_offsets(self.settings.group_id, partitions=tps)
+        ends = await self._consumer.end_offsets(tps)
+        done = {
+            tp.partition
+            for tp in tps
+            if ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp])
+        }
+        if not done:
+            return done
+        decided = TopicPartition(topics.decided, 0)
+        # committed by routing means published: read all of `decided` and nothing is missing
+        end = (await self._consumer.end_offsets([decided]))[decided]
+        return done if await self._consumer.position(decided) >= end else set()
+
+    def _waited_too_long(self) -> bool:
+        since = self._waiting_since
+        return since is not None and time.monotonic() - since > MAX_WAIT_S
+
+    async def _detect(self, released: list[Queued], dead: list[Outgoing]) -> None:
+        tickets = [q.item for q in released if isinstance(q.item, DecidedTicket)]
+        loop = asyncio.get_running_loop()
+        write = await loop.run_in_executor(
+            self.executor, self.tracker.observe, [t.sighting() for t in tickets]
+        )
+        await self._retry("hot-spot write", lambda: self.tracker.store.save(write))
+        found = dict(write.assignments)
+        topic = self.settings.topics.detected
+        outgoing = dead + [detected_message(t, found[t.ticket_id], topic) for t in tickets]
+        await self._retry("hot-spot publish", lambda: self.producer.send_all(outgoing))
+        self.detected += len(tickets)
+        # from routing's publish to this batch's hot spots stored and published
+        now = time.time()
+        waits = sorted(now - t.decided_at for t in tickets if t.decided_at is not None)
+        log.info(
+            "hot-spot batch committed",
+            tickets=len(tickets),
+            detected=self.detected,
+            latency_p50_s=round(waits[len(waits) // 2], 3) if waits else None,
+            latency_max_s=round(waits[-1], 3) if waits else None,
+        )
+
+    async def _retry(self, what: str, action: Callable[[], Awaitable[object]]) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await action()
+            except (StoreError, StreamsError, KafkaError) as exc:
+                delay = backoff.step()
+                log.warning(
+                    "failed, retrying",
+                    step=what,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                    retry_in_s=delay,
+                )
+                await self._sleep(delay)
+            else:
+                return

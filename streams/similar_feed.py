@@ -1,0 +1,97 @@
+"""Keeps a replica's `similar` window (``SimilarIndex``) equal to every other replica's.
+
+Each replica that serves `POST /v1/suggest` reads all of ``<prefix>.detected`` itself (no
+group: every replica needs every ticket). It notes the end of the topic, rebuilds the window
+from MongoDB, then follows the topic from the noted end: the stage stores a batch before it
+publishes it, so whatever the rebuild missed is after that point, and a ticket read twice is
+skipped (the window is keyed by ticket id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from streams.sightings import decode_detected
+from triage.adapters.hotspot_tracker import SimilarIndex
+from triage.core.errors import StoreError
+from triage.core.hotspots import Sighting
+from triage.core.settings import Settings
+
+__all__ = ["SimilarFeed"]
+
+log = structlog.get_logger("streams.similar_feed")
+
+
+class SimilarFeed:
+    """``open()`` rebuilds the window; ``run()`` follows the stage's output until stopped."""
+
+    def __init__(
+        self, settings: Settings, index: SimilarIndex, *, executor: Executor | None = None
+    ) -> None:
+        self.settings, self.index, self.executor = settings, index, executor
+        self._tp = TopicPartition(settings.topics.detected, 0)
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def open(self) -> None:
+        """Note where the topic ends, rebuild from MongoDB, and be ready to go on from there."""
+        await self.close()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=f"{self.settings.group_id}-similar",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        self._consumer = consumer
+        await consumer.start()
+        consumer.assign([self._tp])
+        end = (await consumer.end_offsets([self._tp]))[self._tp]
+        await self.index.rebuild()
+        consumer.seek(self._tp, end)
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Follow; on a broker or store failure, open again (a fresh rebuild) and go on."""
+        try:
+            while not stopping.is_set():
+                try:
+                    if self._consumer is None:
+                        await self.open()
+                    if self._consumer is not None:
+                        await self._follow(self._consumer, stopping)
+                except (KafkaError, StoreError, OSError) as exc:
+                    log.warning("similar window feed failed, reopening", error=type(exc).__name__)
+                    await self.close()
+                    await asyncio.sleep(1.0)
+        finally:
+            await self.close()
+
+    async def _follow(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                fetch = asyncio.ensure_future(consumer.getmany(timeout_ms=1000, max_records=2000))
+                await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    return
+                rows: list[tuple[Sighting, str]] = []
+                for records in fetch.result().values():
+                    for record in records:
+                        ticket = decode_detected(record.value)
+                        if isinstance(ticket, str) or ticket.hotspot_id is None:
+                            continue  # only the stage writes here
+                        rows.append((ticket.sighting(), ticket.hotspot_id))
+                if rows:
+                    await loop.run_in_executor(self.executor, self.index.follow, rows)
+        finally:
+            stopped.cancel()

@@ -1,0 +1,137 @@
+"""The hot-spot stage's pieces without servers: per-ticket writes from a batch, the records
+between the stages, the window that answers `similar`, and which stages a process runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streams.ordering import Merger, Queued
+from streams.sightings import decided_message, decode_decided, decode_detected, detected_message
+from tests.unit.test_hotspots import BACKGROUND, LIFA
+from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.registry_file import load_registry
+from triage.adapters.store import TicketRecord
+from triage.core.domain import LabelScore, Prediction
+from triage.core.errors import SettingsError
+from triage.core.hotspots import Detector, DetectorConfig, Sighting
+from triage.core.routing import decide
+from triage.core.settings import STAGES, Settings
+
+START = datetime(2026, 11, 1, 9, tzinfo=UTC)
+
+
+def _sighting(tid: str, text: tuple[str, str], hours: float) -> Sighting:
+    title, body = text
+    return Sighting(tid, START + timedelta(hours=hours), title, body, department="review")
+
+
+class _NoStore:
+    """The tracker's store is not touched by ``observe``."""
+
+
+def _tracker(window_days: float) -> HotspotTracker:
+    return HotspotTracker(_NoStore(), DetectorConfig(window_days=window_days))  # type: ignore[arg-type]
+
+
+def test_a_spot_that_grows_and_leaves_the_window_in_one_batch_is_written() -> None:
+    """Two paraphrases, then a ticket a week later that pushes both out of a one-day window,
+    all in one batch: both are still written into one hot spot, with its figures."""
+    batch = [
+        _sighting("lf-0", LIFA[0], 0),
+        _sighting("lf-1", LIFA[1], 2),
+        _sighting("bg-0", BACKGROUND[0], 24 * 7),
+    ]
+    write = _tracker(1).observe(batch)
+    spots = dict(write.assignments)
+    assert spots["lf-0"] == spots["lf-1"] != spots["bg-0"]
+    joins = [j for j in write.joins if j.hotspot_id == spots["lf-0"]]
+    assert sorted(j.ticket_id for j in joins) == ["lf-0", "lf-1"]
+    [figures] = [s for s, _ in write.spots if s.hotspot_id == spots["lf-0"]]
+    assert figures.tickets == 2
+
+
+def test_a_batch_is_detected_in_received_at_order() -> None:
+    """Handed over newest first, the oldest ticket still seeds the hot spot."""
+    batch = [_sighting(f"lf-{i}", LIFA[i], 10 - i) for i in range(3)]
+    write = _tracker(90).observe(batch)
+    assert [t for t, _ in write.assignments] == ["lf-2", "lf-1", "lf-0"]
+    assert {h for _, h in write.assignments} == {write.assignments[0][1]}
+
+
+def test_a_replayed_ticket_writes_its_idempotent_update_again() -> None:
+    """A ticket seen twice gets the same hot spot and a second (harmless) update."""
+    tracker = _tracker(90)
+    first = tracker.observe([_sighting("lf-0", LIFA[0], 0), _sighting("lf-1", LIFA[1], 1)])
+    again = tracker.observe([_sighting("lf-1", LIFA[1], 1)])
+    assert again.assignments == first.assignments[1:]
+    assert [j.ticket_id for j in again.joins] == ["lf-1"]
+
+
+def test_follow_fills_the_window_without_counters() -> None:
+    """A reader's window finds the followed tickets and keeps no hot spots of its own."""
+    detector = Detector()
+    for i, text in enumerate(LIFA):
+        detector.follow(_sighting(f"lf-{i}", text, i), "hs-0000000000000001")
+    matches, joins = detector.similar(*LIFA[0])
+    assert matches[0].ticket_id == "lf-0" and joins == "hs-0000000000000001"
+    assert detector.spots() == []
+
+
+def test_decided_and_detected_records_round_trip() -> None:
+    """A decided ticket carries a hash of the caller, never the number; the detected copy
+    carries its hot spot and no caller at all; garbage is refused with a reason."""
+    decision = decide(
+        Prediction((LabelScore("环境保护", 0.9),), (), "v1"),
+        load_registry(),
+        ticket_id="t-1",
+        digest="d",
+        location=None,
+        thresholds={},
+    )
+    record = TicketRecord("t-1", START, "web", LIFA[0][0], LIFA[0][1], None, decision)
+    out = decided_message(record, "13800001111", "p.decided")
+    assert b"13800001111" not in out.value and out.key == b"t-1"
+    ticket = decode_decided(out.value)
+    assert not isinstance(ticket, str)
+    assert ticket.sighting().received_at == START and ticket.caller
+    detected = decode_detected(detected_message(ticket, "hs-1", "p.detected").value)
+    assert not isinstance(detected, str)
+    assert detected.hotspot_id == "hs-1" and detected.caller is None
+    assert isinstance(decode_decided(b"{}"), str)
+    assert isinstance(decode_detected(out.value), str)  # no hot spot yet
+
+
+def test_stages_from_the_environment() -> None:
+    """All stages by default; a list picks some; `none` none; an unknown name is refused."""
+    assert Settings.from_env({}).stages == frozenset(STAGES)
+    chosen = Settings.from_env({"TRIAGE_STAGES": "routing, events"}).stages
+    assert chosen == {"routing", "events"}
+    assert Settings.from_env({"TRIAGE_STAGES": "none"}).stages == frozenset()
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"TRIAGE_STAGES": "routing,hotspot"})
+    assert err.value.variable == "TRIAGE_STAGES"
+
+
+def _queued(source: int, offset: int, hours: float) -> Queued:
+    return Queued(source, offset, START + timedelta(hours=hours), offset)
+
+
+def test_the_merge_releases_in_time_order_only_what_cannot_be_preceded() -> None:
+    """Tickets of three partitions come back oldest first; a partition with nothing queued
+    holds the rest back until it is known to be idle; commits stop at the oldest queued."""
+    merger = Merger(3)
+    merger.add([_queued(0, 0, 5), _queued(1, 1, 1), _queued(0, 2, 6), _queued(1, 3, 2)])
+    assert merger.release() == []  # partition 2 may still send something older
+    assert merger.commit_offset() == 0
+    out = merger.release({2})
+    assert [q.offset for q in out] == [1, 3]  # then partition 1 may send something older
+    assert merger.commit_offset() == 0
+    merger.add([_queued(1, 4, 7)])
+    assert [q.offset for q in merger.release({2})] == [0, 2]  # 5 h, 6 h; 7 h waits
+    assert merger.commit_offset() == 4
+    merger.add([_queued(2, 5, 3)])
+    assert merger.release() == []  # partition 0 is empty now
+    assert [q.offset for q in merger.release(force=True)] == [5, 4]
+    assert merger.commit_offset() == 6
