@@ -80,6 +80,7 @@ async def _seed(uri: str, db: str) -> str:
     """Tickets planned by the real batch code with the fake model and the hot-spot detector;
     returns the department with the most routed tickets."""
     from streams.batch import plan_batch
+    from streams.sightings import decode_decided
     from triage.adapters.hotspot_tracker import HotspotTracker
     from triage.adapters.store import MongoHotspotStore, MongoTicketStore
     from triage.core.settings import Settings
@@ -94,11 +95,12 @@ async def _seed(uri: str, db: str) -> str:
             analyzer=fake_analyzer("v1"),
             registry=REGISTRY,
             settings=settings,
-            hotspots=tracker,
         )
         await store.upsert_batch(plan.records)
-        assert plan.hotspots is not None
-        await tracker.save(plan.hotspots)
+        await spots.ensure_indexes()
+        # what the hot-spot stage does with the routing stage's records
+        decided = [decode_decided(out.value) for out in plan.decided]
+        await spots.save(tracker.observe([t.sighting() for t in decided if not isinstance(t, str)]))
         routed = [r.decision.department for r in plan.records if r.decision.kind == "routed"]
         assert sum(r.decision.kind == "review" for r in plan.records) >= 2
         return str(max(set(routed), key=routed.count))
