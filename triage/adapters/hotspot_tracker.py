@@ -8,6 +8,11 @@ the same answer; it keeps no hot-spot counters (the stored documents hold them).
 
 The detector is used from a worker thread (a batch) and from the event loop (`similar`), so
 every use takes one lock, per ticket: a request waits for at most one ticket, never a batch.
+
+A rebuild reads two windows: the tickets of the window before the one it restores only count
+in the document frequencies (``Detector.count``), so each restored ticket is weighed as it was
+by a window that followed the stage from the start, and `similar` scores alike on a replica
+started at any time.
 """
 
 from __future__ import annotations
@@ -32,6 +37,21 @@ async def _since(store: HotspotStore, window_days: float) -> datetime | None:
     return None if latest is None else latest - timedelta(days=window_days)
 
 
+Rows = list[tuple[Sighting, str]]
+
+
+async def _two_windows(
+    store: HotspotStore, window_days: float
+) -> tuple[datetime | None, Rows, Rows]:
+    """Where the window starts, the tickets of the window before it, and its own."""
+    since = await _since(store, window_days)
+    if since is None:
+        return None, [], []
+    rows = await store.window(since - timedelta(days=window_days))
+    cut = next((i for i, (s, _) in enumerate(rows) if s.received_at >= since), len(rows))
+    return since, rows[:cut], rows[cut:]
+
+
 class HotspotTracker:
     """The owner's detector: one per assignment of the decided-tickets partition."""
 
@@ -47,17 +67,15 @@ class HotspotTracker:
         A fresh detector each time: the state of an earlier ownership may miss what another
         owner wrote since.
         """
-        since = await _since(self.store, self.config.window_days)
-        spots: list[Spot] = []
-        rows: list[tuple[Sighting, str]] = []
-        if since is not None:
-            spots = await self.store.live(since)
-            rows = await self.store.window(since)
+        since, before, rows = await _two_windows(self.store, self.config.window_days)
+        spots: list[Spot] = [] if since is None else await self.store.live(since)
 
         def build() -> Detector:
             detector = Detector(self.config)
             for spot in spots:
                 detector.restore_spot(spot)
+            for sighting, _ in before:
+                detector.count(sighting)
             for sighting, hotspot_id in rows:
                 detector.restore(sighting, hotspot_id)
             detector.restored()
@@ -116,11 +134,12 @@ class SimilarIndex:
 
     async def rebuild(self) -> int:
         """The window as MongoDB holds it now; call before following the stage's output."""
-        since = await _since(self.store, self.config.window_days)
-        rows = [] if since is None else await self.store.window(since)
+        _, before, rows = await _two_windows(self.store, self.config.window_days)
 
         def build() -> Detector:
             detector = Detector(self.config)
+            for sighting, _ in before:
+                detector.count(sighting)
             for sighting, hotspot_id in rows:
                 detector.follow(sighting, hotspot_id)
             return detector
