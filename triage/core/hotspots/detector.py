@@ -334,8 +334,8 @@ class Detector:
             np.round(np.array([w for _, w in lists]) * _WEIGHT_SCALE), [len(p) for p, _ in lists]
         )
         slots, where = np.unique(packed >> _WEIGHT_BITS, return_inverse=True)
-        scores = np.bincount(where, weights=(packed & _WEIGHT_MASK) * query)
-        scores /= _WEIGHT_SCALE * _WEIGHT_SCALE
+        units = np.bincount(where, weights=(packed & _WEIGHT_MASK) * query)
+        scores = units / (_WEIGHT_SCALE * _WEIGHT_SCALE)
         wanted = min(len(scores), 4 * self.config.candidates)
         if wanted < len(scores):
             floor = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
