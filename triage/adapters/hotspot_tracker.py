@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -88,16 +88,42 @@ class HotspotTracker:
         log.info("hot spots rebuilt", hotspots=len(spots), tickets=len(rows))
         return len(rows)
 
-    def observe(self, sightings: Sequence[Sighting]) -> HotspotWrite:
+    def before_window(self, sightings: Sequence[Sighting]) -> list[str]:
+        """The tickets older than the window: replays whose stored hot spot must be asked for
+        (``observe``'s `stored`)."""
+        with self._lock:
+            return [s.ticket_id for s in sightings if self.detector.before_window(s.received_at)]
+
+    def observe(
+        self, sightings: Sequence[Sighting], stored: Mapping[str, str] | None = None
+    ) -> HotspotWrite:
         """Detect a batch in ``received_at`` order (CPU work: run it in an executor).
 
         Every ticket gives its own idempotent write, a replayed one too: if a crash came
         between its ticket's `hotspot_id` and its hot spot's document, this completes it.
+        A ticket in `stored` that the window no longer holds (replayed after a rebuild, from
+        an offset committed long before) keeps its stored hot spot: detected again without
+        its neighbours it would seed another, and its first hot spot would list it still.
         """
+        stored = stored or {}
         assignments: list[tuple[str, str]] = []
         joins: list[Joined] = []
         touched: dict[str, Spot] = {}
         for sighting in sorted(sightings, key=lambda s: s.received_at):
+            kept = stored.get(sighting.ticket_id)
+            if kept is not None and self.detector.hotspot_of(sighting.ticket_id) is None:
+                assignments.append((sighting.ticket_id, kept))
+                joins.append(
+                    Joined(
+                        hotspot_id=kept,
+                        ticket_id=sighting.ticket_id,
+                        at=sighting.received_at,
+                        department=sighting.department or "review",
+                        new_caller=True,
+                        likes=max(0, sighting.likes),
+                    )
+                )
+                continue
             with self._lock:
                 assignment = self.detector.observe(sighting)
                 spot = self.detector.spot(assignment.hotspot_id)

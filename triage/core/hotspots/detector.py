@@ -155,6 +155,11 @@ class Detector:
         entry = self._by_id.get(ticket_id)
         return entry.hotspot_id if entry else None
 
+    def before_window(self, at: datetime) -> bool:
+        """Whether a ticket received at `at` is older than the window now holds (a replay of
+        one detected long ago, when the window was rebuilt after it had left)."""
+        return _day(at) < self._clock - self.config.window_days
+
     # -- the three operations ----------------------------------------------------------
 
     def observe(self, sighting: Sighting) -> Assignment:
@@ -226,8 +231,8 @@ class Detector:
     def follow(self, sighting: Sighting, hotspot_id: str) -> None:
         """Add a ticket whose hot spot another process decided, to the window only: a reader
         that answers `similar` keeps no hot-spot counters (the stored documents hold them)."""
-        if sighting.ticket_id in self._by_id:
-            return
+        if sighting.ticket_id in self._by_id or self.before_window(sighting.received_at):
+            return  # a replay: in the window already, or gone from it (and from a rebuilt one)
         day = _day(sighting.received_at)
         self._advance(day)
         terms = self._bag(sighting.title, sighting.body)
