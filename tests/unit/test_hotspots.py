@@ -226,7 +226,7 @@ def _stream(days: int) -> list[Sighting]:
 def test_a_window_followed_ticket_by_ticket_equals_one_rebuilt() -> None:
     """A window that followed every ticket and one rebuilt from the last two windows at the
     same point give the same `similar`: the same tickets, scores and order."""
-    config = DetectorConfig()
+    config = DetectorConfig(df_window_only=True)
     stream = _stream(300)
     followed = Detector(config)
     for s in stream:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -154,7 +155,7 @@ class SimilarIndex:
 
     def __init__(self, store: HotspotStore, config: DetectorConfig | None = None) -> None:
         self.store = store
-        self.config = config or DetectorConfig()
+        self.config = replace(config or DetectorConfig(), df_window_only=True)
         self.detector = Detector(self.config)
         self._lock = threading.Lock()
 

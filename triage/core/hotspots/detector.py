@@ -7,12 +7,13 @@ terms whose posting lists keep the ``posting_cap`` most recent tickets; similari
 product accumulated through those lists. A term common enough to overflow its list has a low
 IDF and adds little, so dropping its oldest entries loses little. Document frequencies decay
 exponentially (half-life ``df_half_life_days``), so the IDF follows what is common now and the
-vocabulary kept is what recent tickets used (see ``terms.py`` for what a term is). A ticket
-counts in them only while it is in the window: it is taken out when it leaves, so the
-frequencies are a function of the tickets in the window, and a window rebuilt from storage
-(``count`` for the tickets of the window before, then the window itself) scores exactly as
-one that followed every ticket. Scores are sums of 16-bit weights, exact in any order, and
-ties go to the smaller ticket id, so two windows holding the same tickets rank alike.
+vocabulary kept is what recent tickets used (see ``terms.py`` for what a term is). With
+``df_window_only`` a ticket counts in them only while it is in the window (taken out when it
+leaves), so the frequencies are a function of the tickets in the window, and a window rebuilt
+from storage (``count`` for the tickets of the window before, then the window itself) scores
+exactly as one that followed every ticket. Scores are sums of 16-bit weights, exact in any
+order, and ties go to the smaller ticket id, so two windows holding the same tickets rank
+alike.
 
 Two tickets that name places (``places.py``) but share no part of a name never join: "the same
 words about two different estates" are two problems. Everything is keyed by ticket id, so a
@@ -322,7 +323,8 @@ class Detector:
             (sys.intern(terms.terms[i]), w)
             for i, w in zip(top.tolist(), kept.tolist(), strict=True)
         ]
-        return vector, (np.unique(index).astype(np.int32) if count else _NOTHING)
+        kept_for_later = count and self.config.df_window_only
+        return vector, (np.unique(index).astype(np.int32) if kept_for_later else _NOTHING)
 
     def _ranked(
         self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
