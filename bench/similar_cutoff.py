@@ -34,7 +34,8 @@ Buckets = dict[float, list[int]]
 
 
 def scan(sightings: list[Sighting], same: Callable[[str, str], bool | None]) -> Buckets:
-    detector = Detector(DetectorConfig())
+    # as the window that answers `similar` keeps it (``SimilarIndex``)
+    detector = Detector(DetectorConfig(df_window_only=True))
     buckets: defaultdict[float, list[int]] = defaultdict(lambda: [0, 0])
     for s in sightings:
         matches, _ = detector.similar(s.title, s.body, at=s.received_at, limit=8)

@@ -247,10 +247,18 @@ class HotspotConsumer:
 
     async def _detect(self, released: list[Queued], dead: list[Outgoing]) -> None:
         tickets = [q.item for q in released if isinstance(q.item, DecidedTicket)]
+        sightings = [t.sighting() for t in tickets]
+        stored: dict[str, str] = {}
+        old = self.tracker.before_window(sightings)
+        if old:
+
+            async def lookup() -> None:
+                stored.update(await self.tracker.store.assigned(old))
+
+            await self._retry("stored hot spots", lookup)
+            log.info("replayed tickets older than the window", tickets=len(old), stored=len(stored))
         loop = asyncio.get_running_loop()
-        write = await loop.run_in_executor(
-            self.executor, self.tracker.observe, [t.sighting() for t in tickets]
-        )
+        write = await loop.run_in_executor(self.executor, self.tracker.observe, sightings, stored)
         await self._retry("hot-spot write", lambda: self.tracker.store.save(write))
         found = dict(write.assignments)
         topic = self.settings.topics.detected

@@ -52,6 +52,21 @@ def test_a_spot_that_grows_and_leaves_the_window_in_one_batch_is_written() -> No
     assert figures.tickets == 2
 
 
+def test_a_replay_older_than_the_window_keeps_its_stored_hot_spot() -> None:
+    """A ticket replayed after it left the window (an old offset read again after a rebuild)
+    keeps the hot spot stored for it, and no figures of a hot spot no longer held are set."""
+    tracker = _tracker(1)
+    batch = [_sighting("lf-0", LIFA[0], 0), _sighting("lf-1", LIFA[1], 2)]
+    first = tracker.observe([*batch, _sighting("bg-0", BACKGROUND[0], 24 * 7)])
+    stored = dict(first.assignments)
+    replay = [_sighting("lf-1", LIFA[1], 2), _sighting("bg-1", BACKGROUND[1], 24 * 7 + 1)]
+    assert tracker.before_window(replay) == ["lf-1"]
+    write = tracker.observe(replay, {"lf-1": stored["lf-1"]})
+    assert dict(write.assignments)["lf-1"] == stored["lf-1"]
+    assert [j.ticket_id for j in write.joins if j.hotspot_id == stored["lf-1"]] == ["lf-1"]
+    assert stored["lf-1"] not in {s.hotspot_id for s, _ in write.spots}
+
+
 def test_a_batch_is_detected_in_received_at_order() -> None:
     """Handed over newest first, the oldest ticket still seeds the hot spot."""
     batch = [_sighting(f"lf-{i}", LIFA[i], 10 - i) for i in range(3)]

@@ -8,13 +8,19 @@ the same answer; it keeps no hot-spot counters (the stored documents hold them).
 
 The detector is used from a worker thread (a batch) and from the event loop (`similar`), so
 every use takes one lock, per ticket: a request waits for at most one ticket, never a batch.
+
+A rebuild reads two windows: the tickets of the window before the one it restores only count
+in the document frequencies (``Detector.count``), so each restored ticket is weighed as it was
+by a window that followed the stage from the start, and `similar` scores alike on a replica
+started at any time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -32,6 +38,21 @@ async def _since(store: HotspotStore, window_days: float) -> datetime | None:
     return None if latest is None else latest - timedelta(days=window_days)
 
 
+Rows = list[tuple[Sighting, str]]
+
+
+async def _two_windows(
+    store: HotspotStore, window_days: float
+) -> tuple[datetime | None, Rows, Rows]:
+    """Where the window starts, the tickets of the window before it, and its own."""
+    since = await _since(store, window_days)
+    if since is None:
+        return None, [], []
+    rows = await store.window(since - timedelta(days=window_days))
+    cut = next((i for i, (s, _) in enumerate(rows) if s.received_at >= since), len(rows))
+    return since, rows[:cut], rows[cut:]
+
+
 class HotspotTracker:
     """The owner's detector: one per assignment of the decided-tickets partition."""
 
@@ -47,17 +68,15 @@ class HotspotTracker:
         A fresh detector each time: the state of an earlier ownership may miss what another
         owner wrote since.
         """
-        since = await _since(self.store, self.config.window_days)
-        spots: list[Spot] = []
-        rows: list[tuple[Sighting, str]] = []
-        if since is not None:
-            spots = await self.store.live(since)
-            rows = await self.store.window(since)
+        since, before, rows = await _two_windows(self.store, self.config.window_days)
+        spots: list[Spot] = [] if since is None else await self.store.live(since)
 
         def build() -> Detector:
             detector = Detector(self.config)
             for spot in spots:
                 detector.restore_spot(spot)
+            for sighting, _ in before:
+                detector.count(sighting)
             for sighting, hotspot_id in rows:
                 detector.restore(sighting, hotspot_id)
             detector.restored()
@@ -70,16 +89,42 @@ class HotspotTracker:
         log.info("hot spots rebuilt", hotspots=len(spots), tickets=len(rows))
         return len(rows)
 
-    def observe(self, sightings: Sequence[Sighting]) -> HotspotWrite:
+    def before_window(self, sightings: Sequence[Sighting]) -> list[str]:
+        """The tickets older than the window: replays whose stored hot spot must be asked for
+        (``observe``'s `stored`)."""
+        with self._lock:
+            return [s.ticket_id for s in sightings if self.detector.before_window(s.received_at)]
+
+    def observe(
+        self, sightings: Sequence[Sighting], stored: Mapping[str, str] | None = None
+    ) -> HotspotWrite:
         """Detect a batch in ``received_at`` order (CPU work: run it in an executor).
 
         Every ticket gives its own idempotent write, a replayed one too: if a crash came
         between its ticket's `hotspot_id` and its hot spot's document, this completes it.
+        A ticket in `stored` that the window no longer holds (replayed after a rebuild, from
+        an offset committed long before) keeps its stored hot spot: detected again without
+        its neighbours it would seed another, and its first hot spot would list it still.
         """
+        stored = stored or {}
         assignments: list[tuple[str, str]] = []
         joins: list[Joined] = []
         touched: dict[str, Spot] = {}
         for sighting in sorted(sightings, key=lambda s: s.received_at):
+            kept = stored.get(sighting.ticket_id)
+            if kept is not None and self.detector.hotspot_of(sighting.ticket_id) is None:
+                assignments.append((sighting.ticket_id, kept))
+                joins.append(
+                    Joined(
+                        hotspot_id=kept,
+                        ticket_id=sighting.ticket_id,
+                        at=sighting.received_at,
+                        department=sighting.department or "review",
+                        new_caller=True,
+                        likes=max(0, sighting.likes),
+                    )
+                )
+                continue
             with self._lock:
                 assignment = self.detector.observe(sighting)
                 spot = self.detector.spot(assignment.hotspot_id)
@@ -110,17 +155,18 @@ class SimilarIndex:
 
     def __init__(self, store: HotspotStore, config: DetectorConfig | None = None) -> None:
         self.store = store
-        self.config = config or DetectorConfig()
+        self.config = replace(config or DetectorConfig(), df_window_only=True)
         self.detector = Detector(self.config)
         self._lock = threading.Lock()
 
     async def rebuild(self) -> int:
         """The window as MongoDB holds it now; call before following the stage's output."""
-        since = await _since(self.store, self.config.window_days)
-        rows = [] if since is None else await self.store.window(since)
+        _, before, rows = await _two_windows(self.store, self.config.window_days)
 
         def build() -> Detector:
             detector = Detector(self.config)
+            for sighting, _ in before:
+                detector.count(sighting)
             for sighting, hotspot_id in rows:
                 detector.follow(sighting, hotspot_id)
             return detector

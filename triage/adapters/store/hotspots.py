@@ -81,6 +81,7 @@ class HotspotStore(Protocol):
     async def ranked(self, query: HotspotQuery) -> list[Doc]: ...
     async def get(self, hotspot_id: str) -> Doc | None: ...
     async def tickets(self, ticket_ids: Sequence[str], *, body: bool = False) -> dict[str, Doc]: ...
+    async def assigned(self, ticket_ids: Sequence[str]) -> dict[str, str]: ...
     async def close(self) -> None: ...
 
 
@@ -285,6 +286,20 @@ class MongoHotspotStore:
         except PyMongoError as exc:
             raise translate_error(exc) from exc
         return {d["_id"]: d for d in docs}
+
+    async def assigned(self, ticket_ids: Sequence[str]) -> dict[str, str]:
+        """The stored hot spot of each of these tickets that has one (by primary key)."""
+        if not ticket_ids:
+            return {}
+        try:
+            cursor = self.ticket_docs.find(
+                {"_id": {"$in": list(ticket_ids)}, "hotspot_id": {"$exists": True}},
+                {"hotspot_id": 1},
+            )
+            docs: list[Doc] = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate_error(exc) from exc
+        return {d["_id"]: d["hotspot_id"] for d in docs}
 
     async def close(self) -> None:
         await self._client.close()

@@ -7,7 +7,13 @@ terms whose posting lists keep the ``posting_cap`` most recent tickets; similari
 product accumulated through those lists. A term common enough to overflow its list has a low
 IDF and adds little, so dropping its oldest entries loses little. Document frequencies decay
 exponentially (half-life ``df_half_life_days``), so the IDF follows what is common now and the
-vocabulary kept is what recent tickets used (see ``terms.py`` for what a term is).
+vocabulary kept is what recent tickets used (see ``terms.py`` for what a term is). With
+``df_window_only`` a ticket counts in them only while it is in the window (taken out when it
+leaves), so the frequencies are a function of the tickets in the window, and a window rebuilt
+from storage (``count`` for the tickets of the window before, then the window itself) scores
+exactly as one that followed every ticket. Scores are sums of 16-bit weights, exact in any
+order, and ties go to the smaller ticket id, so two windows holding the same tickets rank
+alike.
 
 Two tickets that name places (``places.py``) but share no part of a name never join: "the same
 words about two different estates" are two problems. Everything is keyed by ticket id, so a
@@ -50,7 +56,7 @@ _WEIGHT_MASK = (1 << _WEIGHT_BITS) - 1
 
 
 class _Entry:
-    __slots__ = ("day", "hotspot_id", "places", "slot", "terms", "ticket_id")
+    __slots__ = ("counted", "day", "hotspot_id", "places", "slot", "terms", "ticket_id")
 
     def __init__(
         self,
@@ -60,6 +66,7 @@ class _Entry:
         hotspot_id: str,
         terms: tuple[str, ...],
         places: frozenset[str],
+        counted: np.ndarray,
     ) -> None:
         self.slot = slot
         self.ticket_id = ticket_id
@@ -67,6 +74,10 @@ class _Entry:
         self.hotspot_id = hotspot_id
         self.terms = terms
         self.places = places
+        self.counted = counted  # document-frequency slots, taken out again when it leaves
+
+
+_NOTHING = np.zeros(0, dtype=np.int32)
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -145,6 +156,11 @@ class Detector:
         entry = self._by_id.get(ticket_id)
         return entry.hotspot_id if entry else None
 
+    def before_window(self, at: datetime) -> bool:
+        """Whether a ticket received at `at` is older than the window now holds (a replay of
+        one detected long ago, when the window was rebuilt after it had left)."""
+        return _day(at) < self._clock - self.config.window_days
+
     # -- the three operations ----------------------------------------------------------
 
     def observe(self, sighting: Sighting) -> Assignment:
@@ -155,7 +171,7 @@ class Detector:
         day = _day(sighting.received_at)
         self._advance(day)
         terms = self._bag(sighting.title, sighting.body)
-        vector = self._vector(terms, day, count=True)
+        vector, counted = self._vector(terms, day, count=True)
         best = self._best(vector, place_bigrams(terms.places), day)
         if best is None:
             assignment = Assignment(
@@ -179,7 +195,7 @@ class Detector:
         )
         if len(spot.days) > self.config.window_days + 8:
             spot.prune_days((sighting.received_at - self._window).date())
-        self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+        self._add(sighting.ticket_id, day, hotspot_id, vector, terms, counted)
         return replace(assignment, new_caller=spot.callers > callers)
 
     def restore(self, sighting: Sighting, hotspot_id: str) -> None:
@@ -193,7 +209,7 @@ class Detector:
         day = _day(sighting.received_at)
         self._advance(day)
         terms = self._bag(sighting.title, sighting.body)
-        vector = self._vector(terms, day, count=True)
+        vector, counted = self._vector(terms, day, count=True)
         spot = self._spots.get(hotspot_id)
         if spot is None:
             spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
@@ -211,18 +227,32 @@ class Detector:
                 likes=sighting.likes,
                 department=sighting.department,
             )
-        self._add(sighting.ticket_id, day, hotspot_id, vector, terms)
+        self._add(sighting.ticket_id, day, hotspot_id, vector, terms, counted)
 
     def follow(self, sighting: Sighting, hotspot_id: str) -> None:
         """Add a ticket whose hot spot another process decided, to the window only: a reader
         that answers `similar` keeps no hot-spot counters (the stored documents hold them)."""
-        if sighting.ticket_id in self._by_id:
-            return
+        if sighting.ticket_id in self._by_id or self.before_window(sighting.received_at):
+            return  # a replay: in the window already, or gone from it (and from a rebuilt one)
         day = _day(sighting.received_at)
         self._advance(day)
         terms = self._bag(sighting.title, sighting.body)
-        self._add(sighting.ticket_id, day, hotspot_id, self._vector(terms, day, count=True), terms)
+        vector, counted = self._vector(terms, day, count=True)
+        self._add(sighting.ticket_id, day, hotspot_id, vector, terms, counted)
         self._retired.clear()  # no counters to retire
+
+    def count(self, sighting: Sighting) -> None:
+        """Count a ticket in the document frequencies only, until it leaves the window.
+
+        A rebuild counts the tickets of the window before the one it restores (received
+        ``window_days`` before its start): each restored ticket is then weighed with the
+        frequencies a window that followed every ticket had when it came.
+        """
+        day = _day(sighting.received_at)
+        self._advance(day)
+        _, counted = self._vector(self._bag(sighting.title, sighting.body), day, count=True)
+        entry = _Entry(-1, sighting.ticket_id, day, "", (), frozenset(), counted)
+        self._order.append(entry)
 
     def restored(self) -> None:
         """End of a rebuild: drop the member sets it needed."""
@@ -236,7 +266,7 @@ class Detector:
         if not self._entries or day == -math.inf:
             return [], None
         terms = self._bag(title, body)
-        vector = self._vector(terms, day)
+        vector, _ = self._vector(terms, day)
         mine = place_bigrams(terms.places)
         matches = [m for m in self._ranked(vector, mine, day) if m.similarity > 0.0]
         joins = next((m for m in matches if m.similarity >= self.config.join_threshold), None)
@@ -266,10 +296,13 @@ class Detector:
             self._origin = day
         return math.exp(self._decay * (day - self._origin))
 
-    def _vector(self, terms: TermBag, day: float, count: bool = False) -> list[tuple[str, float]]:
-        """Top terms by TF-IDF, unit length; with `count`, the ticket joins the frequencies."""
+    def _vector(
+        self, terms: TermBag, day: float, count: bool = False
+    ) -> tuple[list[tuple[str, float]], np.ndarray]:
+        """Top terms by TF-IDF, unit length; with `count`, the ticket joins the frequencies
+        (the slots it was counted in come back with it: 0 of them without `count`)."""
         if not terms.terms:
-            return []
+            return [], _NOTHING
         scale = self._scale(day)
         index = np.fromiter(map(_slot, terms.terms), dtype=np.int64, count=len(terms.terms))
         if count:
@@ -286,10 +319,12 @@ class Detector:
         kept = weights[top]
         kept /= math.sqrt(float(kept @ kept)) or 1.0
         # interned: the window keeps each term once, not once per ticket that has it
-        return [
+        vector = [
             (sys.intern(terms.terms[i]), w)
             for i, w in zip(top.tolist(), kept.tolist(), strict=True)
         ]
+        kept_for_later = count and self.config.df_window_only
+        return vector, (np.unique(index).astype(np.int32) if kept_for_later else _NOTHING)
 
     def _ranked(
         self, vector: list[tuple[str, float]], mine: frozenset[str], day: float
@@ -300,20 +335,31 @@ class Detector:
         if not lists:
             return []
         packed = np.frombuffer(b"".join([plist.tobytes() for plist, _ in lists]), dtype=np.int64)
+        # both sides in 16-bit steps: every product and sum is an integer below 2**53, so a
+        # score is exact whatever the order it is summed in
         query = np.repeat(
-            np.array([w for _, w in lists]) / _WEIGHT_SCALE, [len(p) for p, _ in lists]
+            np.round(np.array([w for _, w in lists]) * _WEIGHT_SCALE), [len(p) for p, _ in lists]
         )
         slots, where = np.unique(packed >> _WEIGHT_BITS, return_inverse=True)
-        scores = np.bincount(where, weights=(packed & _WEIGHT_MASK) * query)
+        units = np.bincount(where, weights=(packed & _WEIGHT_MASK) * query)
+        scores = units / (_WEIGHT_SCALE * _WEIGHT_SCALE)
         wanted = min(len(scores), 4 * self.config.candidates)
-        top = np.argpartition(-scores, wanted - 1)[:wanted] if wanted < len(scores) else None
-        order = top[np.argsort(-scores[top])] if top is not None else np.argsort(-scores)
-        best = zip(slots[order].tolist(), scores[order].tolist(), strict=True)
+        if wanted < len(scores):
+            floor = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+            top = np.flatnonzero(scores >= floor)  # with every tie at the cut
+        else:
+            top = np.arange(len(scores))
+        entries = self._entries
+        found_entries = [
+            (score, entry)
+            for slot, score in zip(slots[top].tolist(), scores[top].tolist(), strict=True)
+            if (entry := entries.get(slot)) is not None
+        ]
+        found_entries.sort(key=lambda pair: (-pair[0], pair[1].ticket_id))
         out: list[Match] = []
         horizon = day - self.config.window_days
-        for slot, score in best:
-            entry = self._entries.get(slot)
-            if entry is None or entry.day < horizon:
+        for score, entry in found_entries:
+            if entry.day < horizon:
                 continue
             if mine and entry.places and mine.isdisjoint(entry.places):
                 continue  # same words, another place: not the same problem
@@ -348,6 +394,7 @@ class Detector:
         hotspot_id: str,
         vector: list[tuple[str, float]],
         terms: TermBag,
+        counted: np.ndarray,
     ) -> None:
         slot = self._next_slot
         self._next_slot += 1
@@ -358,6 +405,7 @@ class Detector:
             hotspot_id,
             tuple(t for t, _ in vector),
             place_bigrams(terms.places),
+            counted,
         )
         self._entries[slot] = entry
         self._order.append(entry)
@@ -374,6 +422,12 @@ class Detector:
             plist.append(slot << _WEIGHT_BITS | round(weight * _WEIGHT_SCALE))
 
     def _expire(self, entry: _Entry) -> None:
+        if len(entry.counted):
+            scale = self._scale(entry.day)
+            self._df[entry.counted] -= scale
+            self._n -= scale
+        if entry.slot < 0:
+            return  # counted only
         del self._entries[entry.slot]
         if self._by_id.get(entry.ticket_id) is entry:
             del self._by_id[entry.ticket_id]

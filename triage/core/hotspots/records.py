@@ -29,6 +29,11 @@ class DetectorConfig:
     consensus: int = 3
     place_boost: float = PLACE_BOOST
     consensus_threshold: float = 0.20
+    # Document frequencies of the window's tickets only (taken out when they leave), rather
+    # than of every ticket seen, decayed: what a window that answers `similar` on any replica
+    # needs to score exactly as a rebuilt one (``SimilarIndex``); detection keeps the measured
+    # decayed frequencies.
+    df_window_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.window_days > 0:
