@@ -78,9 +78,11 @@ async def test_new_label_from_export_to_routing(loop: Loop) -> None:
     labelled = json.loads(loop.cli("outcomes", "export", "--out", str(outcomes), "--json").stdout)
     assert labelled["labels"]["市场监管"] == len(market) and labelled["unmapped"] == {}
 
-    candidate = loop.train(loop.work / "base.jsonl", outcomes)
+    why = "new label 市场监管 for the market regulation bureau"
+    # A new label contradicts what the reference knows: the audit is overruled, with a reason.
+    candidate = loop.train(loop.work / "base.jsonl", outcomes, force=why)
     promote = ("models", "promote", candidate, "--data", str(BASE), str(outcomes), "--force")
-    reason = ("--reason", "new label 市场监管 for the market regulation bureau")
+    reason = ("--reason", why)
     old_registry = {k: v for k, v in loop.extra.items() if k != "TRIAGE_DEPARTMENTS"}
     loop.extra, with_label = old_registry, loop.extra
     refused = loop.cli(*promote, *reason, check=False)
