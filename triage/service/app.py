@@ -26,6 +26,7 @@ from streams.topics import ensure_topics
 from triage.adapters.activation import FolderCatalog, ModelSlot, poll_activations
 from triage.adapters.hotspot_tracker import HotspotTracker, SimilarIndex
 from triage.adapters.model_cache import default_folder, startup_folder
+from triage.adapters.recent_reads import RecentReads
 from triage.adapters.registry_file import load_registry
 from triage.adapters.shadow import poll_shadow
 from triage.adapters.store import (
@@ -53,6 +54,8 @@ from triage.service.keys import (
     HOTSPOTS_TASK,
     MODEL,
     PRODUCER,
+    RECENT_HOTSPOTS,
+    RECENT_TICKETS,
     REGISTRY,
     SETTINGS,
     SHADOW,
@@ -128,6 +131,7 @@ def create_app(
         model_files = catalog.files
         hotspot_store = MongoHotspotStore(settings.mongodb_uri, settings.db)
         app[HOTSPOT_STORE] = hotspot_store
+        app[RECENT_TICKETS], app[RECENT_HOTSPOTS] = RecentReads(), RecentReads()
         app[SHADOW] = MongoShadowState(store)
         producer = KafkaProducer(settings.kafka_bootstrap)
         await _until_ok("kafka producer", producer.start)

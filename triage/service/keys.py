@@ -15,6 +15,7 @@ from streams.hotspots import HotspotConsumer
 from streams.producer import KafkaProducer
 from triage.adapters.activation import FolderCatalog, ModelSlot
 from triage.adapters.hotspot_tracker import SimilarIndex
+from triage.adapters.recent_reads import RecentReads
 from triage.adapters.store import HotspotStore, ShadowState, TicketStore
 from triage.core.deadlines import DeadlineTable
 from triage.core.departments import Registry
@@ -33,6 +34,8 @@ __all__ = [
     "HOTSPOT_STORE",
     "MODEL",
     "PRODUCER",
+    "RECENT_HOTSPOTS",
+    "RECENT_TICKETS",
     "REGISTRY",
     "SETTINGS",
     "SHADOW",
@@ -55,6 +58,9 @@ CATALOG = web.AppKey("catalog", FolderCatalog)
 # The `hotspots` collection (always); the window answering `similar` where the API serves it.
 HOTSPOT_STORE = web.AppKey("hotspot_store", HotspotStore)
 HOTSPOTS = web.AppKey("hotspots", SimilarIndex)
+# Tickets and hot spots `similar` read a moment ago (triage.adapters.recent_reads).
+RECENT_TICKETS = web.AppKey("recent_tickets", RecentReads)
+RECENT_HOTSPOTS = web.AppKey("recent_hotspots", RecentReads)
 # The hot-spot stage, where this process runs it.
 HOTSPOTS_CONSUMER = web.AppKey("hotspots_consumer", HotspotConsumer)
 HOTSPOTS_TASK = web.AppKey("hotspots_task", asyncio.Task[None])

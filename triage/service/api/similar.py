@@ -3,7 +3,8 @@ each went and how it ended, and the hot spot the text would join.
 
 The window searched is each replica's ``SimilarIndex``, fed by the hot-spot stage's output, so
 every replica answers alike; what a ticket and a hot spot are now (title, department, status,
-counts) is read from MongoDB by primary key. Only matches of ``SIMILAR_MIN`` or more are
+counts) is read from MongoDB by primary key, or from what was read there less than two seconds
+ago (``triage.adapters.recent_reads``). Only matches of ``SIMILAR_MIN`` or more are
 listed (README, "Hot spots": how the cut-off was chosen); an empty list is a valid answer.
 """
 
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from triage.core.hotspots import Match
 from triage.core.outcomes import STATUS_LABELS
-from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, REGISTRY
+from triage.service.keys import HOTSPOT_STORE, HOTSPOTS, RECENT_HOTSPOTS, RECENT_TICKETS, REGISTRY
 
 __all__ = ["SIMILAR_MIN", "similar_for"]
 
@@ -44,7 +45,13 @@ async def similar_for(app: web.Application, title: str, body: str) -> dict[str, 
     matches, joins = index.similar(title, body)
     matches = [m for m in matches if m.similarity >= SIMILAR_MIN]
     store = app[HOTSPOT_STORE]
-    found = await store.tickets([m.ticket_id for m in matches], body=True) if matches else {}
+
+    async def tickets(ids: list[str]) -> dict[str, Any]:
+        return await store.tickets(ids, body=True)
+
+    found = (
+        await app[RECENT_TICKETS].many([m.ticket_id for m in matches], tickets) if matches else {}
+    )
     names = {d.code: d.name for d in app[REGISTRY].departments}
     similar = []
     for m in matches:
@@ -65,7 +72,7 @@ async def similar_for(app: web.Application, title: str, body: str) -> dict[str, 
             }
         )
     hotspot = None
-    spot = await store.get(joins) if joins else None
+    spot = await app[RECENT_HOTSPOTS].one(joins, store.get) if joins else None
     if spot is not None:
         hotspot = {
             "hotspot_id": spot["_id"],
