@@ -7,11 +7,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,18 +19,16 @@ import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import dashboard_server, screenshot
 from tests.fakes import analyzer as fake_analyzer
-from tests.integration.service import ROOT
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
-from triage.adapters import stack
 from triage.adapters.registry_file import load_registry
 from triage.adapters.store import EventWrite, MongoTicketStore
 from triage.core.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-ARTIFACTS = ROOT / "test-artifacts"
 SUPERVISOR, AGENT = "browser-supervisor-0123456789", "browser-agent-0123456789"
 DEPARTMENT = "browser-department-0123456789"
 N_TICKETS = 60
@@ -119,45 +112,10 @@ def seeded(
         n, department, held, accepted, returned = pool.submit(
             asyncio.run, _seed(mongo_server.uri, prefix)
         ).result()
-    tmp = tmp_path_factory.mktemp("browser")
-    tokens = tmp / "tokens.toml"
-    tokens.write_text(
-        f'[[tokens]]\ntoken = "{SUPERVISOR}"\nrole = "supervisor"\n'
-        f'[[tokens]]\ntoken = "{AGENT}"\nrole = "agent"\n'
-        f'[[tokens]]\ntoken = "{DEPARTMENT}"\nrole = "department"\ndepartment = "{department}"\n'
-    )
-    port = stack.free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_server.bootstrap,
-        "MONGODB_URI": mongo_server.uri,
-        "TRIAGE_DB": prefix,
-        "TRIAGE_TOPIC_PREFIX": prefix,
-        "TRIAGE_TOKENS_FILE": str(tokens),
-        "TRIAGE_HTTP_PORT": str(port),
-    }
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "triage", "serve", "--no-consumer", "--analyzer",
-         "tests.fakes:analyzer"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp / "serve.log").read_text()) from None
-                time.sleep(0.3)
+    tokens = {SUPERVISOR: "supervisor", AGENT: "agent", DEPARTMENT: f"department:{department}"}
+    folder = tmp_path_factory.mktemp("browser")
+    with dashboard_server(kafka_server, mongo_server, prefix, tokens, folder) as url:
         yield Seeded(url, n, department, held, accepted, returned)
-    finally:
-        stack.stop_child(proc)
-        log.close()
 
 
 def _open(page: Page, seeded: Seeded, token: str) -> None:
@@ -165,11 +123,6 @@ def _open(page: Page, seeded: Seeded, token: str) -> None:
     page.fill("#token", token)
     page.click("#controls button[type=submit]")
     expect(page.locator("#status")).to_contain_text("更新于", timeout=15_000)
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _series(page: Page, chart: str, index: int = 0) -> list[Any]:
@@ -202,7 +155,7 @@ def test_supervisor_view_shows_the_seeded_figures(
     page.click("#departments th[data-key=returned]")
     returned = [int(t) for t in rows.locator("td:nth-child(4)").all_inner_texts()]
     assert returned == sorted(returned, reverse=True) and sum(returned) == seeded.returned
-    _shot(page, "supervisor")
+    screenshot(page, "supervisor")
 
 
 def test_department_view_shows_only_that_department(
@@ -217,7 +170,7 @@ def test_department_view_shows_only_that_department(
     expect(page.locator("#c-tickets-sub")).not_to_contain_text("死信")
     expect(page.locator("#department-desk")).to_be_visible()
     expect(page.locator("#dept-queue tbody tr").first).to_be_visible()
-    _shot(page, "department")
+    screenshot(page, "department")
 
 
 def test_agent_panel_highlights_the_evidence(page: Page, seeded: Seeded, errors: list[str]) -> None:
@@ -235,7 +188,7 @@ def test_agent_panel_highlights_the_evidence(page: Page, seeded: Seeded, errors:
     # The agent's desk asks for nothing an agent may not read: no statistics, no error.
     expect(page.locator("#stats")).to_be_hidden()
     expect(page.locator("#status")).to_contain_text("更新于")
-    _shot(page, "agent")
+    screenshot(page, "agent")
 
 
 def test_tables_export_as_csv_and_xlsx(
@@ -260,4 +213,4 @@ def test_tables_export_as_csv_and_xlsx(
     assert sheet is not None
     assert [c.value for c in sheet[1]][:3] == ["部门代码", "部门", "工单数"]
     assert sheet.max_row == len(rows)
-    _shot(page, "export")
+    screenshot(page, "export")

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -22,18 +18,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
+from tests.browser.conftest import dashboard_server, screenshot
 from tests.fakes import analyzer as fake_analyzer
-from tests.integration.service import ROOT
 from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
 from tests.unit.test_hotspots import BACKGROUND, LIFA
-from triage.adapters import stack
 from triage.adapters.registry_file import load_registry
 from triage.core.outcomes import STATUSES
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-SCREENSHOTS = ROOT / "test-artifacts"
 SUPERVISOR, AGENT = "desk-supervisor-0123456789", "desk-agent-0123456789"
 DEPARTMENT = "desk-department-0123456789"
 N_TICKETS = 40
@@ -116,45 +110,10 @@ def desks(
     prefix = f"dk{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(1) as pool:  # its own event loop, apart from pytest-asyncio's
         department = pool.submit(asyncio.run, _seed(mongo_server.uri, prefix)).result()
-    tmp = tmp_path_factory.mktemp("desks")
-    tokens = tmp / "tokens.toml"
-    tokens.write_text(
-        f'[[tokens]]\ntoken = "{SUPERVISOR}"\nrole = "supervisor"\n'
-        f'[[tokens]]\ntoken = "{AGENT}"\nrole = "agent"\n'
-        f'[[tokens]]\ntoken = "{DEPARTMENT}"\nrole = "department"\ndepartment = "{department}"\n'
-    )
-    port = stack.free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_server.bootstrap,
-        "MONGODB_URI": mongo_server.uri,
-        "TRIAGE_DB": prefix,
-        "TRIAGE_TOPIC_PREFIX": prefix,
-        "TRIAGE_TOKENS_FILE": str(tokens),
-        "TRIAGE_HTTP_PORT": str(port),
-    }
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "triage", "serve", "--no-consumer", "--analyzer",
-         "tests.fakes:analyzer"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp / "serve.log").read_text()) from None
-                time.sleep(0.3)
+    tokens = {SUPERVISOR: "supervisor", AGENT: "agent", DEPARTMENT: f"department:{department}"}
+    folder = tmp_path_factory.mktemp("desks")
+    with dashboard_server(kafka_server, mongo_server, prefix, tokens, folder) as url:
         yield Desks(url, department, prefix)
-    finally:
-        stack.stop_child(proc)
-        log.close()
 
 
 def _api(desks: Desks, path: str, token: str = SUPERVISOR) -> Any:
@@ -196,11 +155,6 @@ def _readable(page: Page) -> None:
             assert not CODES.search(shown), CODES.search(shown)
 
 
-def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_agent_dispatches_a_review_ticket_to_a_department_queue(
     page: Page, browser: Browser, desks: Desks, errors: list[str]
 ) -> None:
@@ -214,13 +168,13 @@ def test_agent_dispatches_a_review_ticket_to_a_department_queue(
     ticket_id = rows.first.get_attribute("data-ticket")
     assert ticket_id is not None
     _readable(page)
-    _shot(page, "desk-agent")
+    screenshot(page, "desk-agent")
     rows.first.locator("a").click()
     expect(page.locator("#drawer .ticket-title")).to_be_visible()
     expect(page.locator("#drawer .timeline li").first).to_be_visible()
     expect(page.locator("#drawer .related")).to_be_visible()
     _readable(page)
-    _shot(page, "desk-agent-ticket")
+    screenshot(page, "desk-agent-ticket")
     name = REGISTRY.department(desks.department).name
     page.fill("#drawer .dept-search", name)
     page.click("#drawer .picker button")
@@ -253,7 +207,7 @@ def test_department_returns_one_ticket_and_accepts_another(
     expect(waiting.nth(1)).to_be_visible()
     first, second = (waiting.nth(i).get_attribute("data-ticket") for i in (0, 1))
     _readable(page)
-    _shot(page, "desk-department")
+    screenshot(page, "desk-department")
 
     page.locator(f'#dept-queue tr[data-ticket="{first}"] a').click()
     expect(page.locator("#drawer .return-form")).to_be_visible()
@@ -261,7 +215,7 @@ def test_department_returns_one_ticket_and_accepts_another(
     page.fill("#drawer .return-detail", "应由属地街道处理")
     target = next(d for d in REGISTRY.departments if d.code != desks.department)
     page.select_option("#drawer .return-suggest", target.code)
-    _shot(page, "desk-department-return")
+    screenshot(page, "desk-department-return")
     page.click("#drawer .return-form button")
     expect(page.locator("#drawer-note")).to_have_text("已退回热线")
     expect(page.locator("#drawer .timeline")).to_contain_text(
@@ -277,7 +231,7 @@ def test_department_returns_one_ticket_and_accepts_another(
     expect(page.locator("#drawer .resolve-form")).to_be_visible()
     expect(page.locator(f'#dept-queue tr[data-ticket="{second}"]')).to_contain_text("已受理")
     _readable(page)
-    _shot(page, "desk-department-accepted")
+    screenshot(page, "desk-department-accepted")
 
     returned = _api(desks, f"/v1/tickets/{first}")
     assert returned["status"] == "returned"
@@ -299,13 +253,13 @@ def test_supervisor_opens_a_hot_spot_then_a_ticket_from_it(
     expect(spots.first).to_be_visible()
     expect(spots.first).to_contain_text("丽发")
     _readable(page)
-    _shot(page, "desk-supervisor")
+    screenshot(page, "desk-supervisor")
     spots.first.locator("a").click()
     members = page.locator("#drawer ol.members li a")
     expect(members.first).to_be_visible()
     assert members.count() >= 4
     _readable(page)
-    _shot(page, "desk-supervisor-hotspot")
+    screenshot(page, "desk-supervisor-hotspot")
     # A member the model routed: its timeline starts at the department it was routed to.
     routed = page.locator("#drawer ol.members li").filter(has_not_text="热线审核")
     expect(routed.first).to_be_visible()
@@ -314,5 +268,5 @@ def test_supervisor_opens_a_hot_spot_then_a_ticket_from_it(
     first_entry = page.locator("#drawer .timeline li").first.inner_text()
     assert any(d.name in first_entry for d in REGISTRY.departments), first_entry
     _readable(page)
-    _shot(page, "desk-supervisor-ticket")
+    screenshot(page, "desk-supervisor-ticket")
     assert failed == []

@@ -2,4 +2,4 @@
 of the trainers' loop: a base model trained once per session."""
 
 from tests.integration.api import api, spec_checker  # noqa: F401
-from tests.integration.loop import base_models  # noqa: F401
+from tests.integration.loop import base_models, loop  # noqa: F401

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,24 @@ def new_loop(kafka: KafkaServer, mongo: MongoServer, base: Path, work: Path, nam
     shutil.copytree(base / "models", work / "models")
     shutil.copy(base / "base.jsonl", work / "base.jsonl")
     return Loop(kafka, mongo, work, f"{name}{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def loop(
+    kafka_server: KafkaServer,
+    mongo_server: MongoServer,
+    base_models: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Loop]:
+    """Its own prefix and database (named after the test module), and a copy of the base
+    models folder; its services are stopped at the end."""
+    name = request.module.__name__.rpartition(".")[2].removeprefix("test_")[:8]
+    one = new_loop(kafka_server, mongo_server, base_models, tmp_path, name)
+    try:
+        yield one
+    finally:
+        one.close()
 
 
 def samples() -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:

@@ -5,30 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 
-from tests.integration.loop import TRAINER_TOKEN, Loop, new_loop, samples
-from tests.servers import KafkaServer, MongoServer
+from tests.integration.loop import TRAINER_TOKEN, Loop, samples
 from triage.adapters import stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def loop(
-    kafka_server: KafkaServer, mongo_server: MongoServer, base_models: Path, tmp_path: Path
-) -> Iterator[Loop]:
-    """Its own prefix and database, and a copy of the base models folder."""
-    one = new_loop(kafka_server, mongo_server, base_models, tmp_path, "models")
-    try:
-        yield one
-    finally:
-        one.close()
 
 
 async def _ready(http: ClientSession, port: int, version: str | None = None) -> dict[str, Any]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scripts.departments import expected_departments
-from tests.integration.loop import BASE, SAMPLES, Loop, new_loop, samples
-from tests.servers import KafkaServer, MongoServer
+from tests.integration.loop import BASE, SAMPLES, Loop, samples
 from triage.adapters.registry_file import load_registry
 
 pytestmark = pytest.mark.integration
@@ -33,18 +31,6 @@ def _with_market_label(path: Path) -> Path:
     text = text.replace(MARKET, MARKET.replace("labels = []", 'labels = ["市场监管"]'))
     path.write_text(text, "utf-8")
     return path
-
-
-@pytest.fixture
-def loop(
-    kafka_server: KafkaServer, mongo_server: MongoServer, base_models: Path, tmp_path: Path
-) -> Iterator[Loop]:
-    """Its own prefix and database, and a copy of the base models folder."""
-    one = new_loop(kafka_server, mongo_server, base_models, tmp_path, "label")
-    try:
-        yield one
-    finally:
-        one.close()
 
 
 async def test_new_label_from_export_to_routing(loop: Loop) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,8 @@ from tests.integration.loop import (
     TRAINER_TOKEN,
     Loop,
     halves,
-    new_loop,
     samples,
 )
-from tests.servers import KafkaServer, MongoServer
 from training.holdout import in_holdout
 from triage.adapters.artifact import load_model
 from triage.core.shadow_stats import settled_pipeline, shape_shadow
@@ -31,18 +28,6 @@ from triage.core.text import prepare
 pytestmark = pytest.mark.integration
 
 SOURCE = {"accepted": "confirmed", "returned": "corrected", "reassigned from review": "from_review"}
-
-
-@pytest.fixture
-def loop(
-    kafka_server: KafkaServer, mongo_server: MongoServer, base_models: Path, tmp_path: Path
-) -> Iterator[Loop]:
-    """Its own prefix and database, and a copy of the base models folder."""
-    one = new_loop(kafka_server, mongo_server, base_models, tmp_path, "loop")
-    try:
-        yield one
-    finally:
-        one.close()
 
 
 def _rows(path: Path) -> dict[str, dict[str, Any]]:

@@ -7,19 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from triage.core.outcomes import STATUS_LABELS
+
 __all__ = ["TABLES", "Table", "table"]
 
 Doc = dict[str, Any]
 Cell = str | int | float | None
 
-_STATUS = {
-    "review": "待审核",
-    "routed": "已派单",
-    "accepted": "已受理",
-    "returned": "已退单",
-    "resolved": "已办结",
-    "reassigned": "已改派",
-}
 _DIMENSIONS = (
     ("by_status", "状态"),
     ("by_channel", "渠道"),
@@ -45,7 +39,7 @@ def _summary(body: Doc) -> Table:
         ["总计", "死信", body["deadletters"]["total"]],
     ]
     for status, n in body["by_status"].items():
-        rows.append(["状态", _STATUS.get(status, status), n])
+        rows.append(["状态", STATUS_LABELS.get(status, status), n])
     for key, label in _DIMENSIONS[1:]:
         rows.extend([label, r["key"] or "（无）", r["count"]] for r in body[key])
     rows.extend(["退单原因", r["reason"], r["count"]] for r in body["top_return_reasons"])
@@ -157,7 +151,7 @@ def _queue(body: Doc) -> Table:
     rows: list[list[Cell]] = [
         [
             t["ticket_id"],
-            _STATUS.get(t["status"], t["status"]),
+            STATUS_LABELS.get(t["status"], t["status"]),
             t["title"],
             t["received_at"],
             t["age_hours"],

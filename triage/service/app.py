@@ -12,6 +12,7 @@ import importlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from aiohttp import web
@@ -215,12 +216,7 @@ def create_app(
         app[CONSUMER] = member
         app[CONSUMER_TASK] = asyncio.create_task(member.run(), name="consumer")
         yield
-        member.stop()
-        try:
-            await app[CONSUMER_TASK]
-        except Exception:  # reported by serve already; closing must go on
-            log.exception("consumer failed")
-        executor.shutdown(wait=True)
+        await _stop_member(member, app[CONSUMER_TASK], "consumer failed", executor)
 
     async def hotspot_stream(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="hotspots")
@@ -233,12 +229,7 @@ def create_app(
         app[HOTSPOTS_CONSUMER] = member
         app[HOTSPOTS_TASK] = asyncio.create_task(member.run(), name="hotspots-consumer")
         yield
-        member.stop()
-        try:
-            await app[HOTSPOTS_TASK]
-        except Exception:  # reported by serve already; closing must go on
-            log.exception("hot-spot consumer failed")
-        executor.shutdown(wait=True)
+        await _stop_member(member, app[HOTSPOTS_TASK], "hot-spot consumer failed", executor)
 
     async def similar_window(app: web.Application) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(1, thread_name_prefix="similar")
@@ -260,11 +251,7 @@ def create_app(
         )
         app[EVENTS_TASK] = asyncio.create_task(member.run(), name="events-consumer")
         yield
-        member.stop()
-        try:
-            await app[EVENTS_TASK]
-        except Exception:  # reported by serve already; closing must go on
-            log.exception("events consumer failed")
+        await _stop_member(member, app[EVENTS_TASK], "events consumer failed")
 
     app.cleanup_ctx.append(core)
     if detecting and similar:
@@ -296,6 +283,26 @@ async def _stored_model(
 
     await _until_ok("model store", resolve)
     return await asyncio.to_thread(catalog.load, chosen[-1])
+
+
+class _Member(Protocol):
+    def stop(self) -> None: ...
+
+
+async def _stop_member(
+    member: _Member,
+    task: asyncio.Task[None],
+    failure: str,
+    executor: ThreadPoolExecutor | None = None,
+) -> None:
+    """Ask a consumer to finish its batch in hand, wait for it, then for its worker thread."""
+    member.stop()
+    try:
+        await task
+    except Exception:  # reported by serve already; closing must go on
+        log.exception(failure)
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 async def _until_ok(what: str, action: Callable[[], object]) -> None:
