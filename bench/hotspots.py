@@ -20,7 +20,9 @@ off_tickets_per_s (routing), on_routing_tickets_per_s (routing while the hot-spo
 in the same process), on_tickets_per_s (first ticket consumed to the last hot spot stored: the
 hot-spot stage end to end), on_stage_latency_max_s (the longest a batch waited between routing
 publishing it and its hot spots being stored), the ratio of the routing rates and the hot
-spots stored.
+spots stored; then the same tickets routed by `--stages routing` alone
+(alone_routing_tickets_per_s) and detected afterwards by a process running `--stages hotspots`
+alone (alone_stage_tickets_per_s: from its assignment to the last hot spot stored).
 
     python bench/hotspots.py --json bench/out/hotspots.json [--window 100000] [--measure 20000]
 """
@@ -195,6 +197,49 @@ def run_service(env: dict[str, str], n: int, log: Path, *, stage: bool) -> dict[
     return out
 
 
+async def _stage_alone(lines: list[bytes], bootstrap: str, uri: str, work: Path) -> dict[str, Any]:
+    """The hot-spot stage by itself: routing (`--stages routing`) first publishes every
+    decided ticket, then a process running only the stage (`--stages hotspots`) is timed from
+    its assignment to the last hot spot stored."""
+    from serve_timing import time_consumer
+
+    from streams.replay import replay
+    from streams.topics import ensure_topics
+    from triage.adapters.registry_file import load_registry
+    from triage.core.settings import Topics
+
+    prefix = "benchstage"
+    await ensure_topics(bootstrap, Topics(prefix), load_registry())
+    await replay(lines, bootstrap=bootstrap, topic=f"{prefix}.tickets")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MONGODB_URI": uri,
+        "TRIAGE_DB": prefix,
+        "TRIAGE_TOPIC_PREFIX": prefix,
+        "TRIAGE_GROUP_ID": f"triage-{prefix}",
+        "TRIAGE_HOTSPOT_WINDOW_DAYS": "90",
+    }
+    n = len(lines)
+    routing = await asyncio.to_thread(
+        time_consumer, {**env, "TRIAGE_STAGES": "routing"}, n, work / "stage-routing.log"
+    )
+    stage = await asyncio.to_thread(
+        time_consumer,
+        {**env, "TRIAGE_STAGES": "hotspots"},
+        n,
+        work / "stage-alone.log",
+        until=("hot-spot batch committed", "detected"),
+        start="hot-spot partition assigned",
+    )
+    return {
+        "alone_routing_tickets_per_s": round(n / routing),
+        "alone_stage_tickets_per_s": round(n / stage),
+        "alone_stage_seconds": round(stage, 2),
+    }
+
+
 async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:
 
     from pymongo import AsyncMongoClient
@@ -236,6 +281,7 @@ async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:
                     # on: the clock runs to the last hot spot stored; routing's own end too
                     result["on_routing_tickets_per_s"] = run["routing_tickets_per_s"]
                     result["on_stage_latency_max_s"] = run["stage_latency_max_s"]
+            result.update(await _stage_alone(lines, bootstrap, uri, work))
             client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
             try:
                 db = client["benchon"]
@@ -293,6 +339,8 @@ def main() -> int:
             ("on_over_off", "routing on / off"),
             ("on_tickets_per_s", "to the last hot spot stored, /s"),
             ("on_stage_latency_max_s", "routed to hot spot, max s"),
+            ("alone_routing_tickets_per_s", "routing alone (stage apart), /s"),
+            ("alone_stage_tickets_per_s", "hot-spot stage alone, /s"),
             ("hotspots_stored", "hot-spot documents stored"),
         ]:
             print(f"{label:34s} {p[key]:>12}")

@@ -29,10 +29,12 @@ def time_consumer(
     on_poll: Callable[[int], None] | None = None,
     timeout: float = 900.0,
     until: tuple[str, str] = ("batch committed", "consumed"),
+    start: str = "first batch received",
 ) -> float:
     """Seconds the service took for ``n`` tickets; ``on_poll(pid)`` runs at every poll;
     ``until``: the event and its count that end the clock (the hot-spot stage's is
-    ``("hot-spot batch committed", "detected")``)."""
+    ``("hot-spot batch committed", "detected")``); ``start``: the event that starts it (a
+    process running the hot-spot stage alone: ``"hot-spot partition assigned"``)."""
     argv = [sys.executable, "-m", "triage", "serve", "--no-http", *extra_args]
     with log.open("wb") as out:
         # Run in the log's folder, not the checkout: `python -m` puts the working folder first
@@ -40,7 +42,7 @@ def time_consumer(
         proc = subprocess.Popen(
             argv, env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=log.parent
         )
-    start = end = None
+    began = end = None
     read = 0
     try:
         deadline = time.monotonic() + timeout
@@ -57,12 +59,12 @@ def time_consumer(
             for line in complete.decode(errors="replace").splitlines():
                 event = json.loads(line) if line.startswith("{") else {}
                 at = str(event.get("timestamp"))
-                if event.get("event") == "first batch received" and start is None:
-                    start = datetime.fromisoformat(at).timestamp()
+                if event.get("event") == start and began is None:
+                    began = datetime.fromisoformat(at).timestamp()
                 if event.get("event") == until[0] and event[until[1]] >= n:
                     end = datetime.fromisoformat(at).timestamp()
     finally:
         stack.stop_child(proc, 60)
-    if start is None or end is None:
+    if began is None or end is None:
         raise SystemExit(f"the service did not finish; see {log}")
-    return end - start
+    return end - began

@@ -6,7 +6,10 @@ replicas: a hot spot can never be split along partitions. The owner puts the tic
 decided in order by the routing stage), detects them, writes them (``HotspotStore.save``: per
 ticket, idempotent), publishes each ticket with its hot spot to ``<prefix>.detected`` for the
 replicas answering `similar`, and only then commits, up to the oldest ticket still waiting in
-the merge. On every assignment it rebuilds its window from MongoDB before it detects anything,
+the merge. Detection is CPU work and the writes are the database's: while one batch is written
+and published, the next is detected (never further ahead), and each batch's writes start only
+once the batch before it is written and committed, so writes and commits keep their order.
+On every assignment it rebuilds its window from MongoDB before it detects anything,
 so a partition that moves (a replica joining, stopping or dying) goes on from exactly what is
 stored: the tickets replayed since the last commit are in the window already and change
 nothing.
@@ -18,6 +21,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -32,6 +36,7 @@ from streams.ordering import Merger, Queued
 from streams.producer import Outgoing, Producer
 from streams.sightings import DecidedTicket, decode_decided, detected_message
 from triage.adapters.hotspot_tracker import HotspotTracker
+from triage.adapters.store.hotspots import HotspotWrite
 from triage.core.errors import StoreError
 from triage.core.settings import Settings
 
@@ -48,18 +53,34 @@ MAX_WAIT_S = 30.0
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, lock: asyncio.Lock, assigned: Callable[[bool], None]) -> None:
-        self._lock, self._assigned = lock, assigned
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        drain: Callable[[], Awaitable[None]],
+        assigned: Callable[[bool], None],
+    ) -> None:
+        self._lock, self._drain, self._assigned = lock, drain, assigned
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        # A batch is detected, written and committed under the lock: once it is free, nothing
-        # of the partition is in hand any more.
+        # A batch is detected under the lock, and its writes and commit finish before the
+        # next batch's start: with the lock taken and the last writes drained, nothing of the
+        # partition is in hand any more.
         async with self._lock:
+            await self._drain()
             log.info("hot-spot partition revoked", partitions=sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("hot-spot partition assigned", partitions=sorted(map(str, assigned)))
         self._assigned(bool(assigned))
+
+
+@dataclass(frozen=True, slots=True)
+class _Detected:
+    """A batch detected, to be written, published and committed."""
+
+    tickets: list[DecidedTicket]
+    write: HotspotWrite
+    outgoing: list[Outgoing]
 
 
 class HotspotConsumer:
@@ -95,6 +116,8 @@ class HotspotConsumer:
         self._last_idle_check = 0.0
         self._idle: set[int] = set()
         self._committed: int | None = None
+        # The batch being written, published and committed while the next one is detected.
+        self._writing: asyncio.Task[None] | None = None
 
     @property
     def owns(self) -> bool:
@@ -116,10 +139,12 @@ class HotspotConsumer:
         await self._admin.start()
         await self._consumer.start()
         try:
-            listener = _Listener(self._lock, self._assigned)
+            listener = _Listener(self._lock, self._drain, self._assigned)
             self._consumer.subscribe([self.settings.topics.decided], listener=listener)
             while not self._stopping.is_set():
                 await self._step()
+            async with self._lock:
+                await self._drain()
         finally:
             await self._consumer.stop()
             await self._admin.close()
@@ -140,6 +165,7 @@ class HotspotConsumer:
             if not assigned:
                 return
             if self._stale or self._merger is None:
+                await self._drain()  # what an earlier ownership wrote, before reading it back
                 await self._retry("hot-spot window rebuild", self.tracker.rebuild)
                 self._merger = Merger(await self._sources())
                 self._committed = None
@@ -157,14 +183,28 @@ class HotspotConsumer:
             if self._waiting_since is None and merger:
                 self._waiting_since = time.monotonic()
             if released or dead:
-                await self._detect(released, dead)
-            offset = merger.commit_offset()
-            if offset is not None and offset != self._committed:
-                decided = TopicPartition(self.settings.topics.decided, 0)
-                await commit_owned(
-                    self._consumer, {decided: offset}, sleep=self._sleep, stopping=self._stopping
+                batch = await self._detect(released, dead)
+                await self._drain()
+                self._writing = asyncio.create_task(
+                    self._write(batch, merger.commit_offset()), name="hot-spot write"
                 )
-                self._committed = offset
+            else:
+                await self._drain()
+                await self._commit(merger.commit_offset())
+
+    async def _drain(self) -> None:
+        """Wait for the batch being written, published and committed, if any."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    async def _commit(self, offset: int | None) -> None:
+        if offset is not None and offset != self._committed:
+            decided = TopicPartition(self.settings.topics.decided, 0)
+            await commit_owned(
+                self._consumer, {decided: offset}, sleep=self._sleep, stopping=self._stopping
+            )
+            self._committed = offset
 
     def _queue(self, merger: Merger, messages: list[Message]) -> list[Outgoing]:
         """Queue the decided tickets; dead letters for what cannot be read."""
@@ -245,7 +285,8 @@ class HotspotConsumer:
         since = self._waiting_since
         return since is not None and time.monotonic() - since > MAX_WAIT_S
 
-    async def _detect(self, released: list[Queued], dead: list[Outgoing]) -> None:
+    async def _detect(self, released: list[Queued], dead: list[Outgoing]) -> _Detected:
+        """Detect a batch (in the executor): what it will write and publish."""
         tickets = [q.item for q in released if isinstance(q.item, DecidedTicket)]
         sightings = [t.sighting() for t in tickets]
         stored: dict[str, str] = {}
@@ -259,18 +300,23 @@ class HotspotConsumer:
             log.info("replayed tickets older than the window", tickets=len(old), stored=len(stored))
         loop = asyncio.get_running_loop()
         write = await loop.run_in_executor(self.executor, self.tracker.observe, sightings, stored)
-        await self._retry("hot-spot write", lambda: self.tracker.store.save(write))
         found = dict(write.assignments)
         topic = self.settings.topics.detected
         outgoing = dead + [detected_message(t, found[t.ticket_id], topic) for t in tickets]
-        await self._retry("hot-spot publish", lambda: self.producer.send_all(outgoing))
-        self.detected += len(tickets)
+        return _Detected(tickets, write, outgoing)
+
+    async def _write(self, batch: _Detected, offset: int | None) -> None:
+        """Store a detected batch, publish it, then commit up to ``offset``."""
+        await self._retry("hot-spot write", lambda: self.tracker.store.save(batch.write))
+        await self._retry("hot-spot publish", lambda: self.producer.send_all(batch.outgoing))
+        await self._commit(offset)
+        self.detected += len(batch.tickets)
         # from routing's publish to this batch's hot spots stored and published
         now = time.time()
-        waits = sorted(now - t.decided_at for t in tickets if t.decided_at is not None)
+        waits = sorted(now - t.decided_at for t in batch.tickets if t.decided_at is not None)
         log.info(
             "hot-spot batch committed",
-            tickets=len(tickets),
+            tickets=len(batch.tickets),
             detected=self.detected,
             latency_p50_s=round(waits[len(waits) // 2], 3) if waits else None,
             latency_max_s=round(waits[-1], 3) if waits else None,

@@ -1,23 +1,24 @@
 """Keeps a replica's `similar` window (``SimilarIndex``) equal to every other replica's.
 
 Each replica that serves `POST /v1/suggest` reads all of ``<prefix>.detected`` itself (no
-group: every replica needs every ticket). It notes the end of the topic, rebuilds the window
-from MongoDB, then follows the topic from the noted end: the stage stores a batch before it
-publishes it, so whatever the rebuild missed is after that point, and a ticket read twice is
-skipped (the window is keyed by ticket id).
+group: every replica needs every ticket). It notes the end of the topic and the last ticket
+published before it, rebuilds the window from MongoDB up to that ticket, then follows the topic
+from the noted end: the stage stores a batch before it publishes it, so whatever the rebuild
+left out is after that point, and comes in the order every other replica took it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor
+from datetime import datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams.sightings import decode_detected
-from triage.adapters.hotspot_tracker import SimilarIndex
+from triage.adapters.hotspot_tracker import Published, SimilarIndex
 from triage.core.errors import StoreError
 from triage.core.hotspots import Sighting
 from triage.core.settings import Settings
@@ -25,6 +26,9 @@ from triage.core.settings import Settings
 __all__ = ["SimilarFeed"]
 
 log = structlog.get_logger("streams.similar_feed")
+
+# Messages read back from the end of the topic to find the last ticket published.
+TAIL = 64
 
 
 class SimilarFeed:
@@ -50,8 +54,44 @@ class SimilarFeed:
         await consumer.start()
         consumer.assign([self._tp])
         end = (await consumer.end_offsets([self._tp]))[self._tp]
-        await self.index.rebuild()
+        await self.index.rebuild(await self._published(consumer, end))
         consumer.seek(self._tp, end)
+
+    async def _published(self, consumer: AIOKafkaConsumer, end: int) -> Published | None:
+        """The last ticket published before ``end``, read back ``TAIL`` messages at a time
+        until one received earlier shows every ticket of its `received_at` was seen (None on
+        an empty topic, or one whose tail cannot be read)."""
+        tail: list[tuple[str, datetime]] = []
+        stop = end
+        while stop > 0:
+            start = max(0, stop - TAIL)
+            chunk = await self._read(consumer, start, stop)
+            if not chunk:
+                break  # nothing readable further back: what was read has to do
+            tail = chunk + tail
+            stop = start
+            if Published.after(tail[:1]).at < Published.after(tail).at:
+                break
+        return Published.after(tail) if tail else None
+
+    async def _read(
+        self, consumer: AIOKafkaConsumer, start: int, stop: int
+    ) -> list[tuple[str, datetime]]:
+        """Ticket ids and `received_at` of the messages from ``start`` to before ``stop``."""
+        consumer.seek(self._tp, start)
+        out: list[tuple[str, datetime]] = []
+        position = start
+        while position < stop:
+            got = await consumer.getmany(self._tp, timeout_ms=1000, max_records=stop - position)
+            records = got.get(self._tp, [])
+            if not records:
+                break
+            for record in records:
+                ticket = decode_detected(record.value) if record.offset < stop else "after"
+                if not isinstance(ticket, str):
+                    out.append((ticket.ticket_id, ticket.received_at))
+            position = records[-1].offset + 1
+        return out
 
     async def close(self) -> None:
         consumer, self._consumer = self._consumer, None

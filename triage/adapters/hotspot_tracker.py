@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -28,26 +28,53 @@ import structlog
 from triage.adapters.store.hotspots import HotspotStore, HotspotWrite, Joined
 from triage.core.hotspots import Detector, DetectorConfig, Match, Sighting, Spot
 
-__all__ = ["HotspotTracker", "SimilarIndex"]
+__all__ = ["HotspotTracker", "Published", "SimilarIndex"]
 
 log = structlog.get_logger("triage.adapters.hotspot_tracker")
-
-
-async def _since(store: HotspotStore, window_days: float) -> datetime | None:
-    latest = await store.latest()
-    return None if latest is None else latest - timedelta(days=window_days)
 
 
 Rows = list[tuple[Sighting, str]]
 
 
+def _ms(at: datetime) -> datetime:
+    """To the millisecond, as MongoDB stores a time."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The last ticket the stage had published when a replica noted where to follow from.
+
+    MongoDB may already hold the hot spots of the batch being published then: a window
+    rebuilt with them would add them before the tickets they came after, and weigh them and
+    their neighbours with other frequencies than every other replica did. The stage publishes
+    in `received_at` order, so the rebuild keeps exactly the tickets received before ``at``,
+    and of those received at ``at`` the ones published already (``ids``); the rest come from
+    the topic, in order."""
+
+    at: datetime
+    ids: frozenset[str]
+
+    @classmethod
+    def after(cls, tickets: Sequence[tuple[str, datetime]]) -> Published:
+        """From the last tickets published (id and `received_at`), oldest first."""
+        last = _ms(tickets[-1][1])
+        return cls(last, frozenset(i for i, at in tickets if _ms(at) == last))
+
+    def holds(self, sighting: Sighting) -> bool:
+        at, mine = _ms(sighting.received_at), _ms(self.at)
+        return at < mine or (at == mine and sighting.ticket_id in self.ids)
+
+
 async def _two_windows(
-    store: HotspotStore, window_days: float
+    store: HotspotStore, window_days: float, published: Published | None = None
 ) -> tuple[datetime | None, Rows, Rows]:
-    """Where the window starts, the tickets of the window before it, and its own."""
-    since = await _since(store, window_days)
-    if since is None:
+    """Where the window starts, the tickets of the window before it, and its own (only those
+    ``published`` holds, the window ending where it does, when given)."""
+    latest = await store.latest() if published is None else published.at
+    if latest is None:
         return None, [], []
+    since = latest - timedelta(days=window_days)
     rows = await store.window(since - timedelta(days=window_days))
     cut = next((i for i, (s, _) in enumerate(rows) if s.received_at >= since), len(rows))
     return since, rows[:cut], rows[cut:]
@@ -140,6 +167,7 @@ class HotspotTracker:
                     # then the rebuild counted it as a caller of its own
                     new_caller=assignment.new_caller or assignment.replayed,
                     likes=max(0, sighting.likes),
+                    seeded=assignment.seeded,
                 )
             )
             if spot is not None:
@@ -159,9 +187,12 @@ class SimilarIndex:
         self.detector = Detector(self.config)
         self._lock = threading.Lock()
 
-    async def rebuild(self) -> int:
-        """The window as MongoDB holds it now; call before following the stage's output."""
-        _, before, rows = await _two_windows(self.store, self.config.window_days)
+    async def rebuild(self, published: Published | None = None) -> int:
+        """The window as MongoDB holds it now, up to what the stage had ``published`` where the
+        replica follows its output from; call before following it."""
+        _, before, rows = await _two_windows(self.store, self.config.window_days, published)
+        if published is not None:
+            rows = [row for row in rows if published.holds(row[0])]
 
         def build() -> Detector:
             detector = Detector(self.config)

@@ -6,7 +6,13 @@ another writer's work. A batch is written in two steps: each ticket's `hotspot_i
 ticket one update of its hot spot that lists it (`$addToSet`) and counts it (`$inc` of
 tickets, callers, its day and department; `$min`/`$max` of its span), applied only when the
 hot spot does not list it yet (an upsert that finds it listed fails with a duplicate key, which
-means "already done"). The last update of each hot spot in the batch also `$set`s the figures
+means "already done"). A ticket that seeds its hot spot inserts the document that update would
+have made: the hot spot is named after it (``hotspot_id_for``), so a document of that name
+lists it from its first write, and a duplicate key again means "already done"; an insert costs
+the database a third of an upsert, and most tickets seed their own hot spot. Inserts go
+before the updates of the batch (an unordered bulk write runs each kind together), which
+keeps a hot spot's seed ahead of the tickets that join it. The last update of each hot spot in
+the batch also `$set`s the figures
 derived from the owner's state (title, places, heat, peak and recent weeks, recent titles). A hot
 spot of one ticket has its document too, so that every id a ticket or a suggestion names
 resolves; the list shows only those of two or more.
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient, IndexModel, UpdateMany, UpdateOne
+from pymongo import AsyncMongoClient, IndexModel, InsertOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from triage.adapters.store.mongo import translate_error
@@ -50,6 +56,8 @@ class Joined:
     department: str
     new_caller: bool
     likes: int = 0
+    # the ticket seeded this hot spot (is its first member): its document is inserted
+    seeded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,27 @@ def join_update(join: Joined, derived: Doc | None = None) -> UpdateOne:
     return UpdateOne(
         {"_id": join.hotspot_id, "members": {"$ne": join.ticket_id}}, update, upsert=True
     )
+
+
+def seed_insert(join: Joined, derived: Doc | None = None) -> InsertOne[Doc]:
+    """The document ``join_update`` would create for the ticket that seeds its hot spot."""
+    doc: Doc = {
+        "_id": join.hotspot_id,
+        "members": [join.ticket_id],
+        "departments": [join.department],
+        "tickets": 1,
+        "callers": 1 if join.new_caller else 0,
+        "likes": join.likes,
+        "days": {join.at.date().isoformat(): 1},
+        "department_counts": {join.department: 1},
+        "first_at": join.at,
+        "first_day": _local_day(join.at),
+        "last_at": join.at,
+        "last_day": _local_day(join.at),
+    }
+    if derived:
+        doc.update(derived)
+    return InsertOne(doc)
 
 
 def derived_fields(summary: HotspotSummary, titles: Sequence[str]) -> Doc:
@@ -172,7 +201,9 @@ class MongoHotspotStore:
             await self._bulk(
                 self.ticket_docs,
                 [
-                    UpdateMany({"_id": {"$in": ids}}, {"$set": {"hotspot_id": hotspot_id}})
+                    UpdateOne({"_id": ids[0]}, {"$set": {"hotspot_id": hotspot_id}})
+                    if len(ids) == 1
+                    else UpdateMany({"_id": {"$in": ids}}, {"$set": {"hotspot_id": hotspot_id}})
                     for hotspot_id, ids in by_spot.items()
                 ],
             )
@@ -180,17 +211,22 @@ class MongoHotspotStore:
             derived = {s.hotspot_id: derived_fields(s, titles) for s, titles in write.spots}
             last = {j.hotspot_id: i for i, j in enumerate(write.joins)}
             ops = [
-                join_update(j, derived.get(j.hotspot_id) if last[j.hotspot_id] == i else None)
+                (seed_insert if j.seeded else join_update)(
+                    j, derived.get(j.hotspot_id) if last[j.hotspot_id] == i else None
+                )
                 for i, j in enumerate(write.joins)
             ]
             await self._bulk(self.hotspots, ops)
 
-    async def _bulk(self, collection: Any, ops: Sequence[UpdateOne | UpdateMany]) -> None:
+    async def _bulk(
+        self, collection: Any, ops: Sequence[InsertOne[Doc] | UpdateOne | UpdateMany]
+    ) -> None:
         try:
             await collection.bulk_write(list(ops), ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
-            # A duplicate key is an upsert that found its ticket listed already: done before.
+            # A duplicate key is an upsert that found its ticket listed already, or a seed's
+            # document inserted already: done before.
             others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
             if others:
                 raise StoreError(f"hot-spot write failed: {others[:3]}") from exc

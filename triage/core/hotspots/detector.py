@@ -23,14 +23,12 @@ assignments after a restart without assigning anything again.
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 import zlib
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -80,11 +78,25 @@ class _Entry:
 _NOTHING = np.zeros(0, dtype=np.int32)
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _slot(term: str) -> int:
-    """A term's document-frequency slot, the same in every process (``hash`` of a str is
-    salted per process, and replicas must score alike)."""
-    return zlib.crc32(term.encode()) & _DF_MASK
+def _ticket_id(entry: _Entry) -> str:
+    return entry.ticket_id
+
+
+class _Slots(dict[str, int]):
+    """Each term's document-frequency slot, the same in every process (``hash`` of a str is
+    salted per process, and replicas must score alike); computed once per term and then read
+    at the cost of a dict lookup. Emptied when it holds ``_SLOTS_KEPT`` terms, so that memory
+    stays bounded whatever the vocabulary."""
+
+    def __missing__(self, term: str) -> int:
+        if len(self) >= _SLOTS_KEPT:
+            self.clear()
+        slot = self[term] = zlib.crc32(term.encode()) & _DF_MASK
+        return slot
+
+
+_SLOTS_KEPT = 1 << 20
+_slot = _Slots().__getitem__
 
 
 def _day(at: datetime) -> float:
@@ -173,13 +185,7 @@ class Detector:
         terms = self._bag(sighting.title, sighting.body)
         vector, counted = self._vector(terms, day, count=True)
         best = self._best(vector, place_bigrams(terms.places), day)
-        if best is None:
-            assignment = Assignment(
-                sighting.ticket_id, hotspot_id_for(sighting.ticket_id), True, None
-            )
-        else:
-            assignment = Assignment(sighting.ticket_id, best.hotspot_id, False, best)
-        hotspot_id = assignment.hotspot_id
+        hotspot_id = hotspot_id_for(sighting.ticket_id) if best is None else best.hotspot_id
         spot = self._spots.get(hotspot_id)
         if spot is None:
             spot = self._spots[hotspot_id] = Spot(hotspot_id, sighting.received_at)
@@ -196,7 +202,9 @@ class Detector:
         if len(spot.days) > self.config.window_days + 8:
             spot.prune_days((sighting.received_at - self._window).date())
         self._add(sighting.ticket_id, day, hotspot_id, vector, terms, counted)
-        return replace(assignment, new_caller=spot.callers > callers)
+        return Assignment(
+            sighting.ticket_id, hotspot_id, best is None, best, new_caller=spot.callers > callers
+        )
 
     def restore(self, sighting: Sighting, hotspot_id: str) -> None:
         """Put back a ticket whose hot spot is already recorded (rebuilding after a restart).
@@ -349,23 +357,31 @@ class Detector:
             top = np.flatnonzero(scores >= floor)  # with every tie at the cut
         else:
             top = np.arange(len(scores))
+        order = top[np.argsort(-scores[top], kind="stable")]
+        ranked_slots, ranked_scores = slots[order].tolist(), scores[order].tolist()
         entries = self._entries
-        found_entries = [
-            (score, entry)
-            for slot, score in zip(slots[top].tolist(), scores[top].tolist(), strict=True)
-            if (entry := entries.get(slot)) is not None
-        ]
-        found_entries.sort(key=lambda pair: (-pair[0], pair[1].ticket_id))
         out: list[Match] = []
         horizon = day - self.config.window_days
-        for score, entry in found_entries:
-            if entry.day < horizon:
-                continue
-            if mine and entry.places and mine.isdisjoint(entry.places):
-                continue  # same words, another place: not the same problem
-            out.append(Match(entry.ticket_id, round(min(score, 1.0), 4), entry.hotspot_id))
-            if len(out) >= self.config.candidates:
-                break
+        wanted_out = self.config.candidates
+        # Highest score first, equal scores by ticket id: one group of equal scores at a time,
+        # so a long run of ties below the candidates found is never looked at.
+        i, n = 0, len(order)
+        while i < n and len(out) < wanted_out:
+            score, j = ranked_scores[i], i + 1
+            while j < n and ranked_scores[j] == score:
+                j += 1
+            group = [e for slot in ranked_slots[i:j] if (e := entries.get(slot)) is not None]
+            if len(group) > 1:
+                group.sort(key=_ticket_id)
+            for entry in group:
+                if entry.day < horizon:
+                    continue
+                if mine and entry.places and mine.isdisjoint(entry.places):
+                    continue  # same words, another place: not the same problem
+                out.append(Match(entry.ticket_id, round(min(score, 1.0), 4), entry.hotspot_id))
+                if len(out) >= wanted_out:
+                    break
+            i = j
         return out
 
     def _best(
