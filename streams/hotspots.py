@@ -9,7 +9,9 @@ replicas answering `similar`, and only then commits, up to the oldest ticket sti
 the merge. Detection is CPU work and the writes are the database's: while one batch is written
 and published, the next is detected (never further ahead), and each batch's writes start only
 once the batch before it is written and committed, so writes and commits keep their order.
-On every assignment it rebuilds its window from MongoDB before it detects anything,
+While routing works through a backlog of more than ``YIELD_BACKLOG`` tickets, the stage waits
+(both write to the same database, and a ticket reaching its department comes first), then
+catches up. On every assignment it rebuilds its window from MongoDB before it detects anything,
 so a partition that moves (a replica joining, stopping or dying) goes on from exactly what is
 stored: the tickets replayed since the last commit are in the window already and change
 nothing.
@@ -18,6 +20,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -50,6 +53,12 @@ REBALANCE_TIMEOUT_MS = 120_000
 IDLE_LOOKUP_S = 5.0
 # Beyond this wait for one partition (its routing stalled), the others go on without it.
 MAX_WAIT_S = 30.0
+# A routing backlog beyond this many tickets, while routing works through it, has the stage
+# wait: both write to the same database, and a ticket reaching its department comes before its
+# hot spot. The stage catches up once routing is within this of the end.
+YIELD_BACKLOG = 2_000
+# Routing that published nothing for this long is stalled, not busy: the stage goes on.
+ROUTING_STALLED_S = 10.0
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -118,6 +127,11 @@ class HotspotConsumer:
         self._committed: int | None = None
         # The batch being written, published and committed while the next one is detected.
         self._writing: asyncio.Task[None] | None = None
+        self._last_yield_check = 0.0
+        self._yielding = False
+        self._routing_done: int | None = None
+        self._routing_moved = -math.inf  # when routing last published more (monotonic clock)
+        self._n_sources: int | None = None
 
     @property
     def owns(self) -> bool:
@@ -152,13 +166,14 @@ class HotspotConsumer:
 
     async def _step(self) -> None:
         waiting = self._merger is not None and len(self._merger) > 0
+        busy = await self._yield_to_routing()
         fetched = await fetch_unless_stopped(
             self._consumer,
             self._stopping,
-            timeout_ms=int(IDLE_CHECK_S * 1000) if waiting else 1000,
+            timeout_ms=int(IDLE_CHECK_S * 1000) if waiting or busy else 1000,
             max_records=self.settings.batch_size,
         )
-        if fetched is None:
+        if fetched is None or (busy and not any(fetched.values())):
             return
         async with self._lock:
             assigned = self._consumer.assignment()
@@ -167,7 +182,8 @@ class HotspotConsumer:
             if self._stale or self._merger is None:
                 await self._drain()  # what an earlier ownership wrote, before reading it back
                 await self._retry("hot-spot window rebuild", self.tracker.rebuild)
-                self._merger = Merger(await self._sources())
+                self._n_sources = await self._sources()
+                self._merger = Merger(self._n_sources)
                 self._committed = None
                 self.rebuilds += 1
                 self._stale = False
@@ -280,6 +296,49 @@ class HotspotConsumer:
         # committed by routing means published: read all of `decided` and nothing is missing
         end = (await self._consumer.end_offsets([decided]))[decided]
         return done if await self._consumer.position(decided) >= end else set()
+
+    async def _yield_to_routing(self) -> bool:
+        """Whether routing has a backlog it is working through (then the decided partition is
+        paused: polled, so the member stays in its group, but nothing fetched)."""
+        now = time.monotonic()
+        if now - self._last_yield_check >= IDLE_CHECK_S:
+            self._last_yield_check = now
+            try:
+                lag, done = await asyncio.wait_for(self._routing_progress(), IDLE_LOOKUP_S)
+            except (KafkaError, StreamsError, TimeoutError):
+                lag, done = 0, None
+            if done is not None and done != self._routing_done:
+                self._routing_done, self._routing_moved = done, now
+            # only while it makes progress: a routing stage that is down must not hold back
+            # the hot spots of what it published before
+            busy = lag > YIELD_BACKLOG and now - self._routing_moved < ROUTING_STALLED_S
+            if busy != self._yielding:
+                log.info("hot spots wait for routing" if busy else "routing caught up", lag=lag)
+            self._yielding = busy
+        decided = TopicPartition(self.settings.topics.decided, 0)
+        if decided in self._consumer.assignment():
+            if self._yielding:
+                self._consumer.pause(decided)
+            else:
+                self._consumer.resume(decided)
+        return self._yielding
+
+    async def _routing_progress(self) -> tuple[int, int]:
+        """Routing's backlog on the tickets topic (from its last commit: an overestimate by
+        what it did since), and how many tickets it has published to the stage in all (which
+        grows with every batch it delivers)."""
+        admin = self._admin
+        if admin is None:
+            raise StreamsError("admin client not started")
+        if self._n_sources is None:
+            self._n_sources = await self._sources()
+        topics = self.settings.topics
+        tps = [TopicPartition(topics.tickets, p) for p in range(self._n_sources)]
+        decided = TopicPartition(topics.decided, 0)
+        committed = await admin.list_consumer_group_offsets(self.settings.group_id, partitions=tps)
+        ends = await self._consumer.end_offsets([*tps, decided])
+        done = {tp: max(committed[tp].offset, 0) if tp in committed else 0 for tp in tps}
+        return sum(max(ends[tp] - done[tp], 0) for tp in tps), ends[decided]
 
     def _waited_too_long(self) -> bool:
         since = self._waiting_since
