@@ -8,10 +8,12 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
@@ -140,3 +142,13 @@ class Scenario:
             assert multi == 0
         finally:
             await client.close()
+
+
+@pytest.fixture
+def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
+    """A test's own prefix, database and group; the services it starts are stopped after it."""
+    s = Scenario(kafka_server, mongo_server)
+    try:
+        yield s
+    finally:
+        s.close()

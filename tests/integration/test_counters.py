@@ -8,7 +8,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from streams.replay import replay
 from tests.integration.service import ROOT, Scenario
 from tests.records import CHANNELS, ticket_record
-from tests.servers import KafkaServer, MongoServer
+from tests.servers import MongoServer
 from tests.tickets import malformed_lines, ticket_lines
 from triage.adapters.store import DeadLetterRecord, EventWrite, MongoTicketStore, TicketRecord
 from triage.core import counters
@@ -159,15 +159,6 @@ async def test_events_count_once_through_a_crash_and_redeliveries(
 
 
 # --- end to end ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
-    s = Scenario(kafka_server, mongo_server)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _event(ticket: str, event_id: str, kind: str, **fields: str) -> tuple[bytes, bytes]:

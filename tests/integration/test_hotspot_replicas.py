@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from pymongo import AsyncMongoClient
 
 from tests.integration.processes import ROOT
 from tests.integration.service import TRIAGE, Scenario
-from tests.servers import KafkaServer, MongoServer
 from triage.adapters import stack
 from triage.core.hotspots import Detector, DetectorConfig
 from triage.service.hotspots_cli import read_sightings
@@ -38,15 +37,6 @@ RANGES = (
     "from=2019-01-01&to=2019-12-31",
     "from=2020-01-01&to=2020-12-31",
 )
-
-
-@pytest.fixture
-def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
-    s = Scenario(kafka_server, mongo_server)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture(scope="module")

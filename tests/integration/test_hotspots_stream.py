@@ -7,7 +7,6 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from tests.integration.service import Scenario
-from tests.servers import KafkaServer, MongoServer
 from tests.tickets import ticket_lines
 from tests.unit.test_hotspots import BACKGROUND, LIFA
 
@@ -25,15 +23,6 @@ EXTRA = (
     "丽发新城小区附近搅拌站噪音大粉尘大",
     "丽发新城小区旁边的搅拌站晚上一直施工，求撤走搅拌站。",
 )
-
-
-@pytest.fixture
-def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
-    s = Scenario(kafka_server, mongo_server)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def lines(rows: list[tuple[str, str]], prefix: str, start_minute: int) -> list[bytes]:

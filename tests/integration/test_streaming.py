@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.service import Scenario
-from tests.servers import KafkaServer, MongoServer
+from tests.servers import MongoServer
 from tests.tickets import malformed_lines, ticket_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
-    s = Scenario(kafka_server, mongo_server)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 async def _wait_consuming(scenario: Scenario) -> None:
