@@ -56,6 +56,7 @@ unit: install
 bench: install
 	$(PY) bench/classify.py --json bench/out/classify.json
 	$(PY) bench/pipeline.py --json bench/out/pipeline.json
+	$(PY) bench/store_writes.py --json bench/out/store_writes.json
 	$(PY) bench/api.py --json bench/out/api.json
 	$(PY) bench/hotspots.py --json bench/out/hotspots.json
 	$(PY) bench/retrain.py --json bench/out/retrain.json
