@@ -197,21 +197,18 @@ def run_service(env: dict[str, str], n: int, log: Path, *, stage: bool) -> dict[
     return out
 
 
-async def _stage_alone(lines: list[bytes], bootstrap: str, uri: str, work: Path) -> dict[str, Any]:
-    """The hot-spot stage by itself: routing (`--stages routing`) first publishes every
-    decided ticket, then a process running only the stage (`--stages hotspots`) is timed from
-    its assignment to the last hot spot stored."""
-    from serve_timing import time_consumer
-
+async def _replayed(
+    lines: list[bytes], bootstrap: str, uri: str, prefix: str, window_days: str
+) -> dict[str, str]:
+    """The tickets replayed onto ``prefix``'s topics; the environment of a service on them."""
     from streams.replay import replay
     from streams.topics import ensure_topics
     from triage.adapters.registry_file import load_registry
     from triage.core.settings import Topics
 
-    prefix = "benchstage"
     await ensure_topics(bootstrap, Topics(prefix), load_registry())
     await replay(lines, bootstrap=bootstrap, topic=f"{prefix}.tickets")
-    env = {
+    return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -219,8 +216,17 @@ async def _stage_alone(lines: list[bytes], bootstrap: str, uri: str, work: Path)
         "TRIAGE_DB": prefix,
         "TRIAGE_TOPIC_PREFIX": prefix,
         "TRIAGE_GROUP_ID": f"triage-{prefix}",
-        "TRIAGE_HOTSPOT_WINDOW_DAYS": "90",
+        "TRIAGE_HOTSPOT_WINDOW_DAYS": window_days,
     }
+
+
+async def _stage_alone(lines: list[bytes], bootstrap: str, uri: str, work: Path) -> dict[str, Any]:
+    """The hot-spot stage by itself: routing (`--stages routing`) first publishes every
+    decided ticket, then a process running only the stage (`--stages hotspots`) is timed from
+    its assignment to the last hot spot stored."""
+    from serve_timing import time_consumer
+
+    env = await _replayed(lines, bootstrap, uri, "benchstage", "90")
     n = len(lines)
     routing = await asyncio.to_thread(
         time_consumer, {**env, "TRIAGE_STAGES": "routing"}, n, work / "stage-routing.log"
@@ -244,11 +250,7 @@ async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:
 
     from pymongo import AsyncMongoClient
 
-    from streams.replay import replay
-    from streams.topics import ensure_topics
     from triage.adapters import stack
-    from triage.adapters.registry_file import load_registry
-    from triage.core.settings import Topics
 
     lines = pipeline_lines(copies)
     kport = stack.free_port()
@@ -259,19 +261,7 @@ async def bench_pipeline(copies: int, work: Path) -> dict[str, Any]:
             bootstrap, uri = kafka.address, f"mongodb://{mongo.address}"
             result: dict[str, Any] = {"n": len(lines)}
             for name, days in (("off", "0"), ("on", "90")):
-                prefix = f"bench{name}"
-                await ensure_topics(bootstrap, Topics(prefix), load_registry())
-                await replay(lines, bootstrap=bootstrap, topic=f"{prefix}.tickets")
-                env = {
-                    **os.environ,
-                    "PYTHONPATH": str(ROOT),
-                    "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                    "MONGODB_URI": uri,
-                    "TRIAGE_DB": prefix,
-                    "TRIAGE_TOPIC_PREFIX": prefix,
-                    "TRIAGE_GROUP_ID": f"triage-{prefix}",
-                    "TRIAGE_HOTSPOT_WINDOW_DAYS": days,
-                }
+                env = await _replayed(lines, bootstrap, uri, f"bench{name}", days)
                 run = await asyncio.to_thread(
                     run_service, env, len(lines), work / f"{name}.log", stage=name == "on"
                 )

@@ -42,6 +42,12 @@ def base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("base")
     (work / "base.jsonl").write_bytes(BASE.read_bytes())
     (work / "small.toml").write_text(SMALL_CONFIG)
+    return train_base(work)
+
+
+def train_base(work: Path) -> Path:
+    """Train ``work/base.jsonl`` with ``work/small.toml`` into ``work/models`` and make the
+    version active; returns ``work``."""
     where = ("--models-dir", str(work / "models"), "--config", str(work / "small.toml"))
     done = subprocess.run(
         [sys.executable, "-m", "triage", "train", "--data", str(work / "base.jsonl"), *where],

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +16,7 @@ import pytest
 from aiohttp import ClientSession
 
 from scripts.rounds import Round, load, split, tickets
-from tests.integration.loop import TRAINER_TOKEN, Loop, new_loop
-from tests.integration.processes import ROOT
+from tests.integration.loop import TRAINER_TOKEN, Loop, new_loop, train_base
 from tests.servers import KafkaServer, MongoServer
 from triage.adapters.registry_file import load_registry
 
@@ -44,21 +41,7 @@ def rounds_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _write(work / "base.jsonl", base)
     _write(work / "unseen.jsonl", unseen)
     (work / "small.toml").write_text(CONFIG)
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "triage", "train", "--data", str(work / "base.jsonl")),
-            *("--models-dir", str(work / "models"), "--config", str(work / "small.toml")),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    (version,) = [p.name for p in (work / "models").iterdir()]
-    (work / "models" / "ACTIVE").write_text(version + "\n")
-    return work
+    return train_base(work)
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,19 @@ from triage.core.outcomes import Actor, OutcomeInvalid
 from triage.service.keys import PRODUCER, REGISTRY
 
 pytestmark = pytest.mark.integration
+
+
+def _export(api: Api, out: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`triage outcomes export --out OUT` on the API's database: what it printed, and the
+    rows written by ticket id."""
+    done = triage_cli(
+        ["outcomes", "export", "--out", str(out)],
+        mongodb_uri=api.settings.mongodb_uri,
+        db=api.settings.db,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text("utf-8").splitlines())}
+    return done, rows
 
 
 async def test_export_writes_exactly_the_settled_labels(api: Api, tmp_path: Path) -> None:
@@ -46,13 +61,7 @@ async def test_export_writes_exactly_the_settled_labels(api: Api, tmp_path: Path
     await act(api, r[2], [("reassign", "city-market"), ("accept", None), ("resolve", None)])
 
     out = tmp_path / "outcomes.jsonl"
-    done = triage_cli(
-        ["outcomes", "export", "--out", str(out)],
-        mongodb_uri=api.settings.mongodb_uri,
-        db=api.settings.db,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text("utf-8").splitlines())}
+    done, rows = _export(api, out)
     labels = {d["department"]: registry.department(d["department"]).labels[0] for d in routed}
     got = {k: (v["department"], v["label"], v["source"]) for k, v in rows.items()}
     assert got == {
@@ -142,13 +151,7 @@ async def test_merged_bureau_export_takes_the_stated_or_best_scored_label(
     assert shown.body["assignments"][-1]["label"] == "交通运输"
 
     out = tmp_path / "outcomes.jsonl"
-    done = triage_cli(
-        ["outcomes", "export", "--out", str(out)],
-        mongodb_uri=api.settings.mongodb_uri,
-        db=api.settings.db,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {row["ticket_id"]: row for row in map(json.loads, out.read_text("utf-8").splitlines())}
+    _, rows = _export(api, out)
     assert rows[stated]["label"] == "交通运输"
     doc = await api.store.get(unstated)
     top = sorted(doc["decisions"][0]["top_k"], key=lambda s: -s["probability"])
