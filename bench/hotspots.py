@@ -143,7 +143,7 @@ def pipeline_lines(copies: int) -> list[bytes]:
     if path is None:
         raise SystemExit(f"{SOURCES[0]} is absent: the end-to-end run needs it")
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    rows.sort(key=lambda r: r["received_at"])
+    rows.sort(key=lambda r: (r["received_at"], r["message_id"]))
     lines = []
     for copy in range(copies):
         for r in rows:

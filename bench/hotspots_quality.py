@@ -112,7 +112,7 @@ def main() -> int:
     if not MESSAGES.is_file():
         raise SystemExit(f"{MESSAGES} is absent")
     rows = [json.loads(line) for line in MESSAGES.read_text("utf-8").splitlines() if line]
-    rows.sort(key=lambda r: r["received_at"])
+    rows.sort(key=lambda r: (r["received_at"], r["message_id"]))
     refs = {name: {r["message_id"] for r in rows if test(r)} for name, test in REFERENCES.items()}
     variants = ["shipped", "no consensus", "no place boost", "jieba words"]
     result = {v: run(rows, refs, v) for v in variants}

@@ -57,7 +57,7 @@ def show(title: str, buckets: Buckets) -> None:
 
 def main() -> None:
     rows = [json.loads(line) for line in (SHARED / "hotspots" / "messages.jsonl").open()]
-    rows.sort(key=lambda r: r["received_at"])
+    rows.sort(key=lambda r: (r["received_at"], r["message_id"]))
     board = [
         Sighting(
             r["message_id"],

@@ -124,6 +124,7 @@ class HotspotConsumer:
         self._waiting_since: float | None = None
         self._last_idle_check = 0.0
         self._idle: set[int] = set()
+        self._idle_mark = 0  # one past the last offset queued when they were looked up
         self._committed: int | None = None
         # The batch being written, published and committed while the next one is detected.
         self._writing: asyncio.Task[None] | None = None
@@ -184,6 +185,7 @@ class HotspotConsumer:
                 await self._retry("hot-spot window rebuild", self.tracker.rebuild)
                 self._n_sources = await self._sources()
                 self._merger = Merger(self._n_sources)
+                self._idle, self._last_idle_check = set(), 0.0  # looked up for another merge
                 self._committed = None
                 self.rebuilds += 1
                 self._stale = False
@@ -191,7 +193,9 @@ class HotspotConsumer:
             # records of a partition taken away meanwhile are its new owner's
             messages = [m for tp, batch in fetched.items() if tp in assigned for m in batch]
             dead = self._queue(merger, messages)
-            released = merger.release(await self._idle_sources(merger))
+            released = merger.release()
+            if not released and merger:
+                released = merger.release(await self._idle_sources(merger))
             if not released and merger and self._waited_too_long():
                 log.warning("a tickets partition stalled: detecting without it", queued=len(merger))
                 released = merger.release(force=True)
@@ -242,7 +246,9 @@ class HotspotConsumer:
                 dead.append(out)
                 merger.skip(msg.offset)
             else:
-                queued.append(Queued(ticket.source, msg.offset, ticket.received_at, ticket))
+                queued.append(
+                    Queued(ticket.source, msg.offset, ticket.received_at, ticket.ticket_id, ticket)
+                )
         merger.add(queued)
         return dead
 
@@ -261,22 +267,21 @@ class HotspotConsumer:
         return found["n"]
 
     async def _idle_sources(self, merger: Merger) -> set[int]:
-        """The tickets partitions with nothing queued that have nothing more to send: the
-        routing stage committed all of them, and everything in `decided` has been read."""
-        empty = merger.empty_sources()
-        if not empty:
-            return set()
+        """The tickets partitions that have nothing more to send: the routing stage committed
+        all of them and everything in `decided` has been read (looked up at most every
+        ``IDLE_CHECK_S``; a partition that queued something since is not idle any more)."""
         now = time.monotonic()
-        if now - self._last_idle_check < IDLE_CHECK_S:
-            return self._idle & empty
-        self._last_idle_check = now
-        try:
-            # bounded: a lookup stuck on a broker must not hold the batch (and the lock)
-            self._idle = await asyncio.wait_for(self._caught_up(empty), IDLE_LOOKUP_S)
-        except (KafkaError, StreamsError, TimeoutError) as exc:
-            log.warning("cannot tell whether routing is done", error=type(exc).__name__)
-            self._idle = set()
-        return self._idle
+        if now - self._last_idle_check >= IDLE_CHECK_S:
+            self._last_idle_check = now
+            try:
+                # bounded: a lookup stuck on a broker must not hold the batch (and the lock)
+                sources = set(range(self._n_sources or 0))
+                self._idle = await asyncio.wait_for(self._caught_up(sources), IDLE_LOOKUP_S)
+                self._idle_mark = merger.next_offset
+            except (KafkaError, StreamsError, TimeoutError) as exc:
+                log.warning("cannot tell whether routing is done", error=type(exc).__name__)
+                self._idle = set()
+        return {s for s in self._idle if merger.newest(s) < self._idle_mark}
 
     async def _caught_up(self, sources: set[int]) -> set[int]:
         admin, topics = self._admin, self.settings.topics

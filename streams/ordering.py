@@ -4,15 +4,16 @@ The routing stage decides each partition of the tickets topic in order, but its 
 its batches, which take a share of every partition) interleave the partitions in
 ``<prefix>.decided`` days apart when working through a backlog. Each decided ticket names the
 tickets partition it came from; ``Merger`` keeps one queue per source partition and releases
-the oldest head only while every source partition has a queued ticket, or is known to have
-nothing more to send (the routing stage has committed all of it and the stage has read all
-of ``decided``): a k-way merge of ordered streams, as Kafka Streams picks by timestamp among a
-task's partitions. Offsets in ``decided`` are committed up to the oldest ticket still queued.
+a ticket only once every source partition has queued one received after it, or is known to
+have nothing more to send (the routing stage has committed all of it and the stage has read
+all of ``decided``): a k-way merge of ordered streams, as Kafka Streams picks by timestamp
+among a task's partitions. Tickets received at the same time go out by ticket id, whichever
+partition or batch brought them: the one order in which every process detects and follows.
+Offsets in ``decided`` are committed up to the oldest ticket still queued.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class Queued:
     source: int  # partition of the tickets topic
     offset: int  # offset in the decided topic
     received_at: datetime
+    ticket_id: str
     item: object
 
 
@@ -54,24 +56,33 @@ class Merger:
         """An offset dealt with at once (a dead letter): committed with the rest."""
         self._next_offset = max(self._next_offset or 0, offset + 1)
 
-    def empty_sources(self) -> set[int]:
-        return {s for s, q in self._queues.items() if not q}
+    @property
+    def next_offset(self) -> int:
+        """One past the last offset added or skipped."""
+        return self._next_offset or 0
+
+    def newest(self, source: int) -> int:
+        """The offset of the last ticket queued from ``source`` (-1 if none is queued)."""
+        queue = self._queues.get(source)
+        return queue[-1].offset if queue else -1
 
     def release(self, idle: set[int] | None = None, *, force: bool = False) -> list[Queued]:
-        """The tickets that can go now, oldest first: while no source outside ``idle`` is
-        empty (or all of them with ``force``)."""
+        """The tickets that can go now, in (`received_at`, ticket id) order: those received
+        before the newest queued ticket of every source outside ``idle`` (a source sends in
+        time order, so nothing it sends later comes before them or at the same time); every
+        queued ticket with ``force``, or once each source left is idle."""
         idle = idle or set()
-        heads = [(q[0].received_at, q[0].offset, s) for s, q in self._queues.items() if q]
-        heapq.heapify(heads)
+        bound: datetime | None = None
+        if not force:
+            waiting = [q for s, q in self._queues.items() if s not in idle]
+            if any(not q for q in waiting):
+                return []
+            bound = min((q[-1].received_at for q in waiting), default=None)
         out: list[Queued] = []
-        while heads:
-            if not force and any(not q and s not in idle for s, q in self._queues.items()):
-                break
-            _, _, source = heapq.heappop(heads)
-            queue = self._queues[source]
-            out.append(queue.popleft())
-            if queue:
-                heapq.heappush(heads, (queue[0].received_at, queue[0].offset, source))
+        for queue in self._queues.values():
+            while queue and (bound is None or queue[0].received_at < bound):
+                out.append(queue.popleft())
+        out.sort(key=lambda q: (q.received_at, q.ticket_id, q.offset))
         return out
 
     def commit_offset(self) -> int | None:

@@ -10,12 +10,13 @@ left out is after that point, and comes in the order every other replica took it
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Executor
 from datetime import datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from streams.sightings import decode_detected
 from triage.adapters.hotspot_tracker import Published, SimilarIndex
@@ -29,6 +30,8 @@ log = structlog.get_logger("streams.similar_feed")
 
 # Messages read back from the end of the topic to find the last ticket published.
 TAIL = 64
+# How long reading them back may take before the window is opened again from the start.
+READ_WITHIN_S = 30.0
 
 
 class SimilarFeed:
@@ -65,32 +68,29 @@ class SimilarFeed:
         stop = end
         while stop > 0:
             start = max(0, stop - TAIL)
-            chunk = await self._read(consumer, start, stop)
-            if not chunk:
-                break  # nothing readable further back: what was read has to do
-            tail = chunk + tail
+            tail = await self._read(consumer, start, stop) + tail
             stop = start
-            if Published.after(tail[:1]).at < Published.after(tail).at:
+            if tail and Published.after(tail[:1]).at < Published.after(tail).at:
                 break
         return Published.after(tail) if tail else None
 
     async def _read(
         self, consumer: AIOKafkaConsumer, start: int, stop: int
     ) -> list[tuple[str, datetime]]:
-        """Ticket ids and `received_at` of the messages from ``start`` to before ``stop``."""
+        """Ticket ids and `received_at` of the messages from ``start`` to before ``stop``: all
+        of them, or KafkaTimeoutError (a tail cut short would put the cut too early, and the
+        tickets between it and ``stop`` in no window at all)."""
         consumer.seek(self._tp, start)
         out: list[tuple[str, datetime]] = []
-        position = start
-        while position < stop:
+        deadline = time.monotonic() + READ_WITHIN_S
+        while (position := await consumer.position(self._tp)) < stop:
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"read {position - start} of {stop - start} messages")
             got = await consumer.getmany(self._tp, timeout_ms=1000, max_records=stop - position)
-            records = got.get(self._tp, [])
-            if not records:
-                break
-            for record in records:
+            for record in got.get(self._tp, []):
                 ticket = decode_detected(record.value) if record.offset < stop else "after"
                 if not isinstance(ticket, str):
                     out.append((ticket.ticket_id, ticket.received_at))
-            position = records[-1].offset + 1
         return out
 
     async def close(self) -> None:

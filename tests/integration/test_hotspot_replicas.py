@@ -64,7 +64,7 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[bytes], dict[
     path.write_bytes(b"\n".join(lines) + b"\n")
     sightings, problems = read_sightings(path)
     assert problems == []
-    sightings.sort(key=lambda s: s.received_at)
+    sightings.sort(key=lambda s: s.order)
     detector = Detector(DetectorConfig())
     return lines, {a.ticket_id: a.hotspot_id for a in detector.replay_all(sightings)}
 

@@ -129,24 +129,36 @@ def test_stages_from_the_environment() -> None:
     assert err.value.variable == "TRIAGE_STAGES"
 
 
-def _queued(source: int, offset: int, hours: float) -> Queued:
-    return Queued(source, offset, START + timedelta(hours=hours), offset)
+def _queued(source: int, offset: int, hours: float, ticket_id: str = "") -> Queued:
+    return Queued(source, offset, START + timedelta(hours=hours), ticket_id, offset)
 
 
 def test_the_merge_releases_in_time_order_only_what_cannot_be_preceded() -> None:
-    """Tickets of three partitions come back oldest first; a partition with nothing queued
-    holds the rest back until it is known to be idle; commits stop at the oldest queued."""
+    """Tickets of three partitions come back oldest first, each once every partition has
+    queued a later one; a partition with nothing queued holds the rest back until it is known
+    to be idle; commits stop at the oldest queued."""
     merger = Merger(3)
     merger.add([_queued(0, 0, 5), _queued(1, 1, 1), _queued(0, 2, 6), _queued(1, 3, 2)])
     assert merger.release() == []  # partition 2 may still send something older
     assert merger.commit_offset() == 0
     out = merger.release({2})
-    assert [q.offset for q in out] == [1, 3]  # then partition 1 may send something older
+    assert [q.offset for q in out] == [1]  # partition 1 may send more from 2 h
     assert merger.commit_offset() == 0
     merger.add([_queued(1, 4, 7)])
-    assert [q.offset for q in merger.release({2})] == [0, 2]  # 5 h, 6 h; 7 h waits
-    assert merger.commit_offset() == 4
+    assert [q.offset for q in merger.release({2})] == [3, 0]  # 2 h, 5 h; 6 h and 7 h wait
+    assert merger.commit_offset() == 2
     merger.add([_queued(2, 5, 3)])
-    assert merger.release() == []  # partition 0 is empty now
-    assert [q.offset for q in merger.release(force=True)] == [5, 4]
+    assert merger.release() == []  # partition 2 may send more from 3 h
+    assert [q.offset for q in merger.release(force=True)] == [5, 2, 4]
     assert merger.commit_offset() == 6
+
+
+def test_tickets_received_together_go_out_by_ticket_id() -> None:
+    """Two tickets received at the same time in two partitions wait until neither partition
+    can send a third at that time, then go out by ticket id, not by where they were queued."""
+    merger = Merger(2)
+    merger.add([_queued(0, 0, 1, "t-b"), _queued(1, 1, 1, "t-a"), _queued(0, 2, 2, "t-c")])
+    assert merger.release() == []  # partition 1 may still send another at 1 h
+    merger.add([_queued(1, 3, 3, "t-d")])
+    assert [q.ticket_id for q in merger.release()] == ["t-a", "t-b"]
+    assert [q.ticket_id for q in merger.release({0, 1})] == ["t-c", "t-d"]

@@ -137,7 +137,7 @@ class HotspotTracker:
         assignments: list[tuple[str, str]] = []
         joins: list[Joined] = []
         touched: dict[str, Spot] = {}
-        for sighting in sorted(sightings, key=lambda s: s.received_at):
+        for sighting in sorted(sightings, key=lambda s: s.order):
             kept = stored.get(sighting.ticket_id)
             if kept is not None and self.detector.hotspot_of(sighting.ticket_id) is None:
                 assignments.append((sighting.ticket_id, kept))

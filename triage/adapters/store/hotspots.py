@@ -276,7 +276,7 @@ class MongoHotspotStore:
             for d in docs
             if d["received_at"] >= since
         ]
-        rows.sort(key=lambda row: row[0].received_at)
+        rows.sort(key=lambda row: row[0].order)
         return rows
 
     async def ranked(self, query: HotspotQuery) -> list[Doc]:

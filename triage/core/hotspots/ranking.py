@@ -14,11 +14,11 @@ MIN_TICKETS = 2  # one ticket is a complaint, not a hot spot
 def rank(
     sightings: Iterable[Sighting], config: DetectorConfig | None = None
 ) -> list[HotspotSummary]:
-    """Run the detector over `sightings` in `received_at` order (stable for equal times) and
+    """Run the detector over `sightings` in `received_at` order (ticket id for equal times) and
     return every hot spot of at least ``MIN_TICKETS`` tickets, hottest first."""
     detector = Detector(config)
     spots = []
-    for sighting in sorted(sightings, key=lambda s: s.received_at):
+    for sighting in sorted(sightings, key=lambda s: s.order):
         detector.observe(sighting)
         spots.extend(detector.drain_retired())
     spots.extend(detector.spots())

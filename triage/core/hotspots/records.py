@@ -66,6 +66,13 @@ class Sighting:
     likes: int = 0
     department: str | None = None
 
+    @property
+    def order(self) -> tuple[datetime, str]:
+        """Where the ticket goes in the one order every process detects and follows in:
+        `received_at`, then ticket id for tickets received at the same time (duplicates posted
+        together are common, and which is counted first changes the weights)."""
+        return self.received_at, self.ticket_id
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
