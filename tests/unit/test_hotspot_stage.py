@@ -162,3 +162,21 @@ def test_tickets_received_together_go_out_by_ticket_id() -> None:
     merger.add([_queued(1, 3, 3, "t-d")])
     assert [q.ticket_id for q in merger.release()] == ["t-a", "t-b"]
     assert [q.ticket_id for q in merger.release({0, 1})] == ["t-c", "t-d"]
+
+
+def test_the_order_of_tickets_received_together_changes_their_scores() -> None:
+    """Why one order matters: two tickets received at the same moment, followed in either
+    order, score differently; sorted by `Sighting.order`, every replica adds them alike."""
+    pair = [_sighting("t-b", LIFA[0], 1), _sighting("t-a", LIFA[1], 1)]
+    background = [_sighting(f"bg-{i}", text, 0) for i, text in enumerate(BACKGROUND)]
+
+    def answer(order: list[Sighting]) -> object:
+        detector = Detector(DetectorConfig(df_window_only=True))
+        for sighting in [*background, *order]:
+            detector.follow(sighting, f"hs-{sighting.ticket_id}")
+        return detector.similar(*LIFA[2])
+
+    assert answer(pair) != answer(pair[::-1])
+    assert answer(sorted(pair, key=lambda s: s.order)) == answer(
+        sorted(pair[::-1], key=lambda s: s.order)
+    )
