@@ -116,7 +116,11 @@ def trickle(env: dict[str, str], lines: list[bytes], work: Path) -> subprocess.P
 
 
 async def wait_ready(
-    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes]
+    session: aiohttp.ClientSession,
+    base: str,
+    proc: subprocess.Popen[bytes],
+    *,
+    consumer: bool = True,
 ) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -126,7 +130,7 @@ async def wait_ready(
             async with session.get(base + "/readyz") as r:
                 if r.status == 200:
                     body = await r.json()
-                    if body["checks"].get("consumer", {}).get("partitions", 0) > 0:
+                    if not consumer or body["checks"]["consumer"]["partitions"] > 0:
                         return
         except aiohttp.ClientError:
             pass
@@ -180,14 +184,33 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
     log = (work / "serve.log").open("wb")
     # In the run folder: `python -m` puts the working folder first on sys.path.
-    proc = subprocess.Popen(  # noqa: ASYNC220
-        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work
-    )
+    procs = [
+        subprocess.Popen(  # noqa: ASYNC220
+            [*argv, "--stages", "none"] if args.split else argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+        )
+    ]
+    if args.split:  # the stages in a replica of their own, that takes no requests here
+        workers = stack.free_port(frozenset({kport, port}))
+        procs.append(
+            subprocess.Popen(  # noqa: ASYNC220
+                argv,
+                env={**env, "TRIAGE_HTTP_PORT": str(workers)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=work,
+            )
+        )
     flow: subprocess.Popen[bytes] | None = None
     try:
         connector = aiohttp.TCPConnector(limit=512)
         async with aiohttp.ClientSession(connector=connector) as session:
-            await wait_ready(session, base, proc)
+            await wait_ready(session, base, procs[0], consumer=not args.split)
+            if args.split:
+                await wait_ready(session, f"http://127.0.0.1:{workers}", procs[1])
             if not args.no_trickle:
                 flow = trickle(env, lines, work)
             url = base + "/v1/suggest"
@@ -204,6 +227,7 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         held = [s["rate"] for s in steps if not s["errors"] and s["p99_ms"] < P99_LIMIT_MS]
         return {
             "classifier": spec or "triage.core.model (active)",
+            "replicas": "desk (--stages none) + stages" if args.split else "one, every stage",
             "rate": args.rate,
             "seconds": args.seconds,
             "p50_ms": steady["p50_ms"],
@@ -219,7 +243,8 @@ async def main(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if flow is not None:
             flow.kill()
             flow.wait()
-        stack.stop_child(proc)
+        for proc in procs:
+            stack.stop_child(proc)
         log.close()
 
 
@@ -230,6 +255,11 @@ if __name__ == "__main__":
     parser.add_argument("--step-seconds", type=float, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--no-trickle", action="store_true", help="leave the consumer idle")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="requests to a replica running no stage, the stages in a second replica",
+    )
     args = parser.parse_args()
     with stack.owned_run(ROOT, "bench-api") as work:
         result = asyncio.run(main(args, work))
