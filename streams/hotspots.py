@@ -35,7 +35,7 @@ from streams.batch import Message
 from streams.consumer import Backoff, commit_owned, fetch_unless_stopped, group_consumer
 from streams.deadletter import dead_letter
 from streams.exceptions import StreamsError
-from streams.ordering import Merger, Queued
+from streams.ordering import Merger, Queued, StallTimer
 from streams.producer import Outgoing, Producer
 from streams.sightings import DecidedTicket, decode_decided, detected_message
 from triage.adapters.hotspot_tracker import HotspotTracker
@@ -47,7 +47,7 @@ __all__ = ["HotspotConsumer"]
 
 log = structlog.get_logger("streams.hotspots")
 
-# How often the owner asks whether a tickets partition with nothing queued is done for now.
+# How often the owner asks, when it holds tickets back, whether tickets partitions are done.
 IDLE_CHECK_S = 0.2
 REBALANCE_TIMEOUT_MS = 120_000
 IDLE_LOOKUP_S = 5.0
@@ -121,7 +121,7 @@ class HotspotConsumer:
         )
         self._admin: AIOKafkaAdminClient | None = None
         self._merger: Merger | None = None
-        self._waiting_since: float | None = None
+        self._stall = StallTimer(MAX_WAIT_S)
         self._last_idle_check = 0.0
         self._idle: set[int] = set()
         self._idle_mark = 0  # one past the last offset queued when they were looked up
@@ -168,6 +168,8 @@ class HotspotConsumer:
     async def _step(self) -> None:
         waiting = self._merger is not None and len(self._merger) > 0
         busy = await self._yield_to_routing()
+        if busy:
+            self._stall.reset()  # waiting by choice: nothing is fetched on purpose
         fetched = await fetch_unless_stopped(
             self._consumer,
             self._stopping,
@@ -186,6 +188,7 @@ class HotspotConsumer:
                 self._n_sources = await self._sources()
                 self._merger = Merger(self._n_sources)
                 self._idle, self._last_idle_check = set(), 0.0  # looked up for another merge
+                self._stall.reset()  # a wait before the rebuild is not this merge's
                 self._committed = None
                 self.rebuilds += 1
                 self._stale = False
@@ -196,12 +199,10 @@ class HotspotConsumer:
             released = merger.release()
             if not released and merger:
                 released = merger.release(await self._idle_sources(merger))
-            if not released and merger and self._waited_too_long():
+            if not released and merger and self._stall.expired():
                 log.warning("a tickets partition stalled: detecting without it", queued=len(merger))
                 released = merger.release(force=True)
-            self._waiting_since = None if released or not merger else self._waiting_since
-            if self._waiting_since is None and merger:
-                self._waiting_since = time.monotonic()
+            self._stall.note(released=bool(released), queued=bool(merger))
             if released or dead:
                 batch = await self._detect(released, dead)
                 await self._drain()
@@ -344,10 +345,6 @@ class HotspotConsumer:
         ends = await self._consumer.end_offsets([*tps, decided])
         done = {tp: max(committed[tp].offset, 0) if tp in committed else 0 for tp in tps}
         return sum(max(ends[tp] - done[tp], 0) for tp in tps), ends[decided]
-
-    def _waited_too_long(self) -> bool:
-        since = self._waiting_since
-        return since is not None and time.monotonic() - since > MAX_WAIT_S
 
     async def _detect(self, released: list[Queued], dead: list[Outgoing]) -> _Detected:
         """Detect a batch (in the executor): what it will write and publish."""

@@ -14,12 +14,13 @@ Offsets in ``decided`` are committed up to the oldest ticket still queued.
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Merger", "Queued"]
+__all__ = ["Merger", "Queued", "StallTimer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +95,27 @@ class Merger:
         for queue in self._queues.values():
             queue.clear()
         self._next_offset = None
+
+
+class StallTimer:
+    """How long the merge has held tickets back while fetching: past ``limit_s`` a partition
+    is taken as stalled and the queued tickets go without it (out of order for it). Time spent
+    not fetching on purpose (waiting for routing's backlog) or before a rebuild does not count:
+    released then, tickets would go out of order with no partition stalled at all."""
+
+    def __init__(self, limit_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit_s, self._clock = limit_s, clock
+        self._since: float | None = None
+
+    def reset(self) -> None:
+        self._since = None
+
+    def note(self, *, released: bool, queued: bool) -> None:
+        """After a release: the wait ends with any ticket released, or nothing queued."""
+        if released or not queued:
+            self._since = None
+        elif self._since is None:
+            self._since = self._clock()
+
+    def expired(self) -> bool:
+        return self._since is not None and self._clock() - self._since > self.limit_s

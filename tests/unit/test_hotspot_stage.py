@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.ordering import Merger, Queued
+from streams.ordering import Merger, Queued, StallTimer
 from streams.sightings import decided_message, decode_decided, decode_detected, detected_message
 from tests.unit.test_hotspots import BACKGROUND, LIFA
 from triage.adapters.hotspot_tracker import HotspotTracker
@@ -180,3 +180,27 @@ def test_the_order_of_tickets_received_together_changes_their_scores() -> None:
     assert answer(sorted(pair, key=lambda s: s.order)) == answer(
         sorted(pair[::-1], key=lambda s: s.order)
     )
+
+
+def test_the_stall_timer_counts_only_a_wait_while_fetching() -> None:
+    """Held back 30 s while fetching: stalled. A release or an empty merge ends the wait; a
+    reset (waiting for routing on purpose, a rebuild) starts it again from nothing."""
+    now = [0.0]
+    timer = StallTimer(30.0, clock=lambda: now[0])
+    timer.note(released=False, queued=True)
+    now[0] = 29.0
+    assert not timer.expired()
+    now[0] = 31.0
+    assert timer.expired()
+    timer.note(released=True, queued=True)
+    assert not timer.expired()
+    timer.note(released=False, queued=True)  # waits again from 31 s
+    now[0] = 100.0
+    timer.reset()  # paused for routing, or rebuilt: that time is not a stall
+    assert not timer.expired()
+    timer.note(released=False, queued=True)
+    now[0] = 120.0
+    assert not timer.expired()
+    timer.note(released=False, queued=False)
+    now[0] = 1000.0
+    assert not timer.expired()
