@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,5 @@ class Scenario:
 @pytest.fixture
 def scenario(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Scenario]:
     """A test's own prefix, database and group; the services it starts are stopped after it."""
-    s = Scenario(kafka_server, mongo_server)
-    try:
+    with closing(Scenario(kafka_server, mongo_server)) as s:
         yield s
-    finally:
-        s.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -307,11 +308,8 @@ class Held(Scenario):
 
 @pytest.fixture
 def held(kafka_server: KafkaServer, mongo_server: MongoServer) -> Iterator[Held]:
-    s = Held(kafka_server, mongo_server)
-    try:
+    with closing(Held(kafka_server, mongo_server)) as s:
         yield s
-    finally:
-        s.close()
 
 
 async def _backlog_stored_with_counts_held(scenario: Held, tmp_path: Path) -> MongoTicketStore:
